@@ -1,0 +1,47 @@
+"""oxalate: calcium oxalate supersaturation, speciation and precipitation.
+
+Vectorised over numpy arrays, unit-aware at the edges (pint), checked against
+USGS PHREEQC.  Importing the package reads no data and changes no pint
+setting; the constant tables load on first use.
+
+Examples
+--------
+>>> import oxalate
+>>> round(float(oxalate.saturation_index("4 mmol/L", "0.3 mmol/L", temperature="37 degC",
+...                                      background="150 mmol/L NaCl")), 3)
+1.586
+"""
+
+from __future__ import annotations
+
+from ._errors import OxalateInputWarning, OxalateRangeWarning, OxalateWarning
+from .activity import ACTIVITY_MODELS, activity_coefficient, ionic_strength
+from .database import CONSTANT_SETS, ConstantSet, constant_set
+from .saturation import saturation_index, solubility, solubility_product, supersaturation
+from .thermo import debye_huckel_a, debye_huckel_b, log_k
+from .units import Quantity, expressed_as, ureg
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVITY_MODELS",
+    "CONSTANT_SETS",
+    "ConstantSet",
+    "OxalateInputWarning",
+    "OxalateRangeWarning",
+    "OxalateWarning",
+    "Quantity",
+    "__version__",
+    "activity_coefficient",
+    "constant_set",
+    "debye_huckel_a",
+    "debye_huckel_b",
+    "expressed_as",
+    "ionic_strength",
+    "log_k",
+    "saturation_index",
+    "solubility",
+    "solubility_product",
+    "supersaturation",
+    "ureg",
+]

@@ -1,0 +1,506 @@
+"""Units at the edge: parsing and converting concentrations and temperatures.
+
+Everything the user hands to oxalate passes through this module once.  It
+accepts pint Quantities (scalar or array) from the *application registry*
+(``pint.get_application_registry()``), so quantities built by the user, by
+pint-xarray or by pint-pandas combine with ours, and strings such as
+``"4 mmol/L"``, ``"16 mg/dL"``, ``"140 mEq/L"``, ``"3.4 mg/dL as P"`` or
+``"37 degC"``.  Inside the library everything is a float array in fixed units:
+mol/kg of water (molality), mol/L (molarity) and kelvin.
+
+No registry setting is changed and no unit is defined: equivalents (``mEq``)
+and the clinical "as P" / "as S" bases are handled here, before pint sees the
+string.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pint
+
+from ._errors import OxalateInputWarning
+from .database import Analyte, analyte
+
+__all__ = [
+    "Expressed",
+    "Quantity",
+    "as_molality",
+    "concentration",
+    "expressed_as",
+    "molar_to_molal",
+    "temperature_kelvin",
+    "ureg",
+]
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+Basis = Literal["molal", "molar"]
+OnInvalid = Literal["raise", "nan"]
+
+
+def _registry() -> Any:
+    return pint.get_application_registry()  # type: ignore[no-untyped-call]
+
+
+class _RegistryProxy:
+    """Always the *current* application registry (``pint.set_application_registry`` aware)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_registry(), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _registry()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<oxalate.ureg: {_registry()!r}>"
+
+
+#: The unit registry oxalate uses: pint's application registry.
+ureg: Any = _RegistryProxy()
+
+
+def Quantity(value: Any, units: Any = None) -> Any:  # noqa: N802 - mirrors pint's class name
+    """Build a Quantity in the application registry, like ``ureg.Quantity``.
+
+    Examples
+    --------
+    >>> import oxalate
+    >>> oxalate.Quantity(4, "mmol/L")
+    <Quantity(4, 'millimole / liter')>
+    """
+    return _registry().Quantity(value, units)
+
+
+@dataclass(frozen=True)
+class Expressed:
+    """A mass concentration tagged with the basis it is expressed as.
+
+    Phosphate reported in mg/dL "as P" and sulfate "as S" are clinical
+    conventions; the same number "as PO4" means three times as much phosphate.
+    Build one with :func:`expressed_as`.
+    """
+
+    quantity: Any
+    basis: str
+
+
+def expressed_as(quantity: Any, basis: str) -> Expressed:
+    """Tag a mass concentration of phosphate or sulfate with its basis.
+
+    Parameters
+    ----------
+    quantity : pint.Quantity or str
+        A mass concentration such as ``"3.4 mg/dL"``.
+    basis : {"P", "PO4", "S", "SO4"}
+        What the mass is a mass *of*.
+
+    Returns
+    -------
+    Expressed
+
+    Examples
+    --------
+    >>> from oxalate.units import concentration, expressed_as
+    >>> value, basis = concentration(expressed_as("3.1 mg/dL", "P"), argument="phosphate")
+    >>> round(float(value) * 1e3, 4), basis
+    (1.0008, 'molar')
+    """
+    if basis not in _BASES:
+        raise ValueError(f"basis={basis!r} is not known; accepted: {sorted(_BASES)}")
+    return Expressed(quantity, basis)
+
+
+# Molar masses of the clinical bases [g/mol] (wieser2006).
+_BASES: dict[str, tuple[str, float]] = {
+    "P": ("phosphate", 30.97376),
+    "PO4": ("phosphate", 94.971),
+    "S": ("sulfate", 32.065),
+    "SO4": ("sulfate", 96.06),
+}
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf"
+_STRING_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>.*?)\s*$")
+_AS_RE = re.compile(r"\s+as\s+(?P<basis>[A-Za-z0-9]+)\s*$")
+_EQ_RE = re.compile(r"(?<![A-Za-z])(?P<prefix>[mµu]?)(?:Eq|eq|EQ)(?![A-Za-z])")
+_PER_DAY_RE = re.compile(r"/\s*\(?\s*24\s*-?\s*(?:h|hr|hrs|hour|hours)\s*\)?")
+
+_EXAMPLES = '"4 mmol/L", "4 mmol/kg", "16 mg/dL", "140 mEq/L" or oxalate.Quantity(4, "mmol/L")'
+
+
+def _format_accepted(argument: str) -> str:
+    return f"pass {argument} as a pint Quantity or a string with units, e.g. {_EXAMPLES}"
+
+
+def _parse_string(text: str, argument: str) -> tuple[Any, int, str | None]:
+    """Split ``"3.4 mg/dL as P"`` into a Quantity, an equivalents flag and a basis."""
+    basis: str | None = None
+    match_as = _AS_RE.search(text)
+    if match_as:
+        basis = match_as.group("basis")
+        text = text[: match_as.start()]
+    match = _STRING_RE.match(text)
+    if match is None or not match.group("unit"):
+        raise ValueError(
+            f"{argument}={text!r} is not a number followed by a unit; {_format_accepted(argument)}"
+        )
+    unit = match.group("unit")
+    unit = _PER_DAY_RE.sub("/day", unit)
+    unit = unit.replace("molal", "mol/kg")
+    equivalents = 0
+    if _EQ_RE.search(unit):
+        equivalents = 1
+        unit = _EQ_RE.sub(lambda m: (m.group("prefix") or "").replace("µ", "u") + "mol", unit)
+    try:
+        quantity = _registry().Quantity(float(match.group("num")), unit)
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError) as err:
+        raise ValueError(
+            f"{argument}={text!r}: unit {unit!r} is not understood ({err}); "
+            f"{_format_accepted(argument)}"
+        ) from err
+    return quantity, equivalents, basis
+
+
+def _to_quantity(value: Any, argument: str) -> tuple[Any, int, str | None]:
+    if isinstance(value, Expressed):
+        quantity, equivalents, _ = _to_quantity(value.quantity, argument)
+        return quantity, equivalents, value.basis
+    if isinstance(value, str):
+        return _parse_string(value, argument)
+    if isinstance(value, pint.Quantity):
+        return value, 0, None
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        raise TypeError(
+            f"{argument} is a list of strings; pass one Quantity with an array magnitude, "
+            f'e.g. oxalate.Quantity([2.5, 4.0], "mmol/L")'
+        )
+    raise TypeError(
+        f"{argument}={value!r} has no units. {_format_accepted(argument)}. "
+        f"Bare numbers are refused because mmol/L, mol/kg and mg/dL differ by orders of magnitude."
+    )
+
+
+def _check_values(
+    values: FloatArray, argument: str, on_invalid: OnInvalid, *, allow_zero: bool = True
+) -> FloatArray:
+    bad = ~np.isfinite(values) | (values < 0 if allow_zero else values <= 0)
+    if not bad.any():
+        return values
+    index = np.argwhere(bad)
+    first = [tuple(int(i) for i in row) for row in index[:5]]
+    shown = ", ".join(
+        f"index {i[0] if len(i) == 1 else i}: {values[i]!r}" if i else f"{values[()]!r}"
+        for i in first
+    )
+    reason = "negative, NaN or infinite" if allow_zero else "not positive and finite"
+    if on_invalid == "raise":
+        more = f" (and {len(index) - 5} more)" if len(index) > 5 else ""
+        raise ValueError(
+            f"{argument} has {len(index)} {reason} value(s) ({shown}{more}); "
+            f"concentrations must be finite and >= 0. "
+            f"Pass on_invalid='nan' to keep the other rows."
+        )
+    if on_invalid != "nan":
+        raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
+    warnings.warn(
+        f"{argument}: {len(index)} row(s) {reason} were set to NaN ({shown})",
+        OxalateInputWarning,
+        stacklevel=3,
+    )
+    values = values.copy()
+    values[bad] = np.nan
+    return values
+
+
+def concentration(
+    value: Any,
+    *,
+    argument: str,
+    analyte_name: str | None = None,
+    on_invalid: OnInvalid = "raise",
+) -> tuple[FloatArray, Basis]:
+    """Convert a user concentration to a float array in mol/kg or mol/L.
+
+    Parameters
+    ----------
+    value : pint.Quantity, str or Expressed
+        Amount-of-substance per mass of water (``mol/kg``), per volume
+        (``mmol/L``), mass per volume (``mg/dL``, needs the analyte's molar
+        mass) or equivalents per volume (``mEq/L``, needs its charge).
+    argument : str
+        The name of the argument, used in error messages.
+    analyte_name : str, optional
+        The analyte (``"calcium"``, ``"oxalate"``, ...); defaults to
+        ``argument``.  Needed for mass and equivalent units.
+    on_invalid : {"raise", "nan"}
+        What to do with negative, NaN or infinite values: raise
+        :class:`ValueError` naming the argument and the index, or set those
+        rows to NaN with an :class:`~oxalate.OxalateInputWarning`.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        The magnitudes, in mol/kg of water when ``basis == "molal"`` and in
+        mol/L when ``basis == "molar"``.
+    basis : {"molal", "molar"}
+
+    Raises
+    ------
+    TypeError
+        For a bare number (no units).
+    ValueError
+        For a wrong dimension, an unknown unit, or invalid values.
+
+    Examples
+    --------
+    >>> from oxalate.units import concentration
+    >>> concentration("10 mg/dL", argument="calcium")
+    (array(0.00249513), 'molar')
+    >>> concentration("140 mEq/L", argument="sodium")
+    (array(0.14), 'molar')
+    >>> concentration("0.3 mmol/kg", argument="oxalate")
+    (array(0.0003), 'molal')
+    """
+    name = analyte_name or argument
+    quantity, equivalents, basis = _to_quantity(value, argument)
+    dims = quantity.dimensionality
+    magnitude: Any
+    kind: Basis
+    if dims == _dim("mol/kg"):
+        magnitude, kind = quantity.m_as("mol/kg"), "molal"
+    elif dims == _dim("mol/L"):
+        magnitude, kind = quantity.m_as("mol/L"), "molar"
+    elif dims == _dim("g/L"):
+        molar_mass = _molar_mass(name, basis, argument)
+        magnitude, kind = quantity.m_as("g/L") / molar_mass, "molar"
+    elif dims == _dim("mol/day") or dims == _dim("g/day"):
+        raise ValueError(
+            f"{argument}={quantity!s} is a daily amount; it needs a urine volume to become a "
+            f"concentration. Use oxalate.fluids.urine_24h(..., volume='1.6 L/d')."
+        )
+    else:
+        raise ValueError(
+            f"{argument}={quantity!s} has dimension {dims}, not a concentration; "
+            f"{_format_accepted(argument)}"
+        )
+    if equivalents:
+        info = _analyte_or_error(name, argument)
+        if not info.equivalent_charge:
+            raise ValueError(
+                f"{argument}: mEq/L is not accepted for {name}, whose charge depends on pH; "
+                f"give it in mmol/L"
+            )
+        magnitude = np.asarray(magnitude) / info.equivalent_charge
+    if basis is not None and dims != _dim("g/L"):
+        raise ValueError(f"{argument}: 'as {basis}' applies only to mass concentrations (mg/dL)")
+    values = np.asarray(magnitude, dtype=np.float64)
+    return _check_values(values, argument, on_invalid), kind
+
+
+@cache
+def _dim(unit: str) -> Any:
+    return _registry().Quantity(1.0, unit).dimensionality
+
+
+def _analyte_or_error(name: str, argument: str) -> Analyte:
+    try:
+        return analyte(name)
+    except KeyError as err:
+        raise ValueError(
+            f"{argument}: mass and equivalent units need a known analyte, and {name!r} is not "
+            f"one ({err.args[0]})"
+        ) from None
+
+
+def _molar_mass(name: str, basis: str | None, argument: str) -> float:
+    if basis is not None:
+        if basis not in _BASES:
+            raise ValueError(f"{argument}: 'as {basis}' is not known; accepted: {sorted(_BASES)}")
+        owner, mass = _BASES[basis]
+        if owner != name:
+            raise ValueError(f"{argument}: 'as {basis}' is a basis of {owner}, not of {name}")
+        return mass
+    if name in ("phosphate", "sulfate"):
+        element = "P" if name == "phosphate" else "S"
+        raise ValueError(
+            f"{argument}: a mass concentration of {name} is ambiguous; say what it is a mass of, "
+            f"e.g. '3.4 mg/dL as {element}' (the clinical convention) or "
+            f"'10 mg/dL as {element}O4', or oxalate.units.expressed_as(q, '{element}')"
+        )
+    return _analyte_or_error(name, argument).molar_mass
+
+
+def molar_to_molal(
+    molar: dict[str, FloatArray], density: FloatArray | float = 1.0
+) -> dict[str, FloatArray]:
+    """Convert molarities to molalities with PHREEQC's convention.
+
+    .. math:: m_i = c_i / (\\rho - \\sum_j c_j M_j / 1000)
+
+    Parameters
+    ----------
+    molar : dict of str to array
+        Molarities [mol/L] keyed by analyte name (``"calcium"``, ...).  Every
+        analyte's molar mass contributes to the solute mass.
+    density : float or array
+        Solution density. [kg/L]
+
+    Returns
+    -------
+    dict of str to array
+        Molalities. [mol/kg water]
+
+    Examples
+    --------
+    >>> from oxalate.units import molar_to_molal
+    >>> m = molar_to_molal({"calcium": 0.005, "chloride": 0.010}, density=1.0)
+    >>> round(float(m["calcium"]), 8)
+    0.00500278
+    """
+    solute = sum(
+        (
+            np.asarray(c, dtype=np.float64) * analyte(k).molar_mass / 1000.0
+            for k, c in molar.items()
+        ),
+        start=np.float64(0.0),
+    )
+    water = np.asarray(density, dtype=np.float64) - solute
+    return {k: np.asarray(c, dtype=np.float64) / water for k, c in molar.items()}
+
+
+def as_molality(
+    values: dict[str, Any],
+    *,
+    density: Any = None,
+    on_invalid: OnInvalid = "raise",
+) -> dict[str, FloatArray]:
+    """Parse several concentrations and bring them all to molality.
+
+    Molal inputs are taken as they are; molar, mass and equivalent inputs are
+    converted with :func:`molar_to_molal`, the solute mass counting *every*
+    analyte given in molar form.
+
+    Parameters
+    ----------
+    values : dict of str to Quantity or str
+        Concentrations keyed by analyte name.
+    density : Quantity or str, optional
+        Solution density, default ``"1.0 kg/L"``.
+    on_invalid : {"raise", "nan"}
+        See :func:`concentration`.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Molalities [mol/kg water], broadcast to a common shape.
+
+    Examples
+    --------
+    >>> from oxalate.units import as_molality
+    >>> m = as_molality({"calcium": "5 mmol/L", "oxalate": "0.3 mmol/kg"})
+    >>> round(float(m["calcium"]) * 1e3, 5), round(float(m["oxalate"]) * 1e3, 5)
+    (5.001, 0.3)
+    """
+    parsed = {
+        name: concentration(v, argument=name, on_invalid=on_invalid) for name, v in values.items()
+    }
+    molar = {k: v for k, (v, basis) in parsed.items() if basis == "molar"}
+    out = {k: v for k, (v, basis) in parsed.items() if basis == "molal"}
+    if molar:
+        rho = solution_density(density)
+        out.update(molar_to_molal(molar, rho))
+    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
+    return {k: np.broadcast_to(out[k], shape) for k in values}
+
+
+def solution_density(density: Any) -> FloatArray:
+    """Parse a solution density, default 1.0 kg/L. [kg/L]
+
+    Examples
+    --------
+    >>> from oxalate.units import solution_density
+    >>> float(solution_density("1.015 g/mL"))
+    1.015
+    """
+    if density is None:
+        return np.asarray(1.0)
+    quantity, _, _ = _to_quantity(density, "density")
+    try:
+        rho = np.asarray(quantity.m_as("kg/L"), dtype=np.float64)
+    except pint.errors.DimensionalityError:
+        raise ValueError(
+            f"density={quantity!s} is not a density; pass e.g. '1.02 kg/L' or '1.02 g/mL'"
+        ) from None
+    if np.any(~np.isfinite(rho) | (rho < 0.5) | (rho > 2.0)):
+        raise ValueError(f"density={quantity!s} must be between 0.5 and 2 kg/L")
+    return rho
+
+
+#: Temperatures accepted by the models [K]: liquid water at 1 atm.
+T_MIN, T_MAX = 273.15, 373.15
+
+
+def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArray:
+    """Parse a temperature and return it in kelvin.
+
+    Parameters
+    ----------
+    value : pint.Quantity or str
+        ``"37 degC"``, ``"37 °C"``, ``"310.15 K"`` or a Quantity in degC, K or
+        degF, scalar or array.  It must lie in 0-100 °C.
+    argument : str
+        Name used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        Temperature. [K]
+
+    Examples
+    --------
+    >>> from oxalate.units import temperature_kelvin
+    >>> temperature_kelvin("37 degC")
+    array(310.15)
+    """
+    if isinstance(value, str):
+        match = _STRING_RE.match(value)
+        if match is None or not match.group("unit"):
+            raise ValueError(
+                f"{argument}={value!r} is not a number with a unit; "
+                f"pass e.g. '37 degC' or '310.15 K'"
+            )
+        unit = match.group("unit").replace("°C", "degC").replace("° C", "degC")
+        unit = {"C": "degC", "F": "degF", "°F": "degF"}.get(unit, unit)
+        try:
+            quantity = _registry().Quantity(float(match.group("num")), unit)
+        except pint.errors.UndefinedUnitError:
+            raise ValueError(
+                f"{argument}={value!r}: unit {unit!r} is not a temperature unit; "
+                f"pass e.g. '37 degC' or '310.15 K'"
+            ) from None
+    elif isinstance(value, pint.Quantity):
+        quantity = value
+    else:
+        raise TypeError(
+            f"{argument}={value!r} has no units; pass e.g. '37 degC', '310.15 K' or "
+            f'oxalate.Quantity(37, "degC")'
+        )
+    try:
+        kelvin = np.asarray(quantity.m_as("K"), dtype=np.float64)
+    except pint.errors.DimensionalityError:
+        raise ValueError(
+            f"{argument}={quantity!s} is not a temperature; pass e.g. '37 degC' or '310.15 K'"
+        ) from None
+    bad = ~np.isfinite(kelvin) | (kelvin < T_MIN - 1e-9) | (kelvin > T_MAX + 1e-9)
+    if bad.any():
+        first = kelvin[bad].ravel()[0]
+        raise ValueError(
+            f"{argument}: {int(bad.sum())} value(s) outside 0-100 degC (first: {first - 273.15:g} "
+            f"degC); the activity and log K models are for liquid water at 1 atm"
+        )
+    return kelvin
