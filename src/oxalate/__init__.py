@@ -18,6 +18,8 @@ from ._errors import OxalateInputWarning, OxalateRangeWarning, OxalateWarning
 from .activity import ACTIVITY_MODELS, activity_coefficient, ionic_strength
 from .database import CONSTANT_SETS, ConstantSet, constant_set
 from .saturation import saturation_index, solubility, solubility_product, supersaturation
+from .solution import Solution
+from .speciation import Speciation, speciate
 from .thermo import debye_huckel_a, debye_huckel_b, log_k
 from .units import Quantity, expressed_as, ureg
 
@@ -31,6 +33,8 @@ __all__ = [
     "OxalateRangeWarning",
     "OxalateWarning",
     "Quantity",
+    "Solution",
+    "Speciation",
     "__version__",
     "activity_coefficient",
     "constant_set",
@@ -42,6 +46,7 @@ __all__ = [
     "saturation_index",
     "solubility",
     "solubility_product",
+    "speciate",
     "supersaturation",
     "ureg",
 ]

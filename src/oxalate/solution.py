@@ -1,0 +1,239 @@
+"""The composition record: a batch of solutions, validated once.
+
+A :class:`Solution` holds total molalities of the components, the pH (or
+``None`` for "solve it from electroneutrality") and the temperature, all
+broadcast to one batch shape.  It is the only place below which pint is not
+needed: :func:`oxalate.speciate` and everything after it work on its float
+arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from .database import COMPONENTS, analyte
+from .units import OnInvalid, as_molality, solution_density, temperature_kelvin
+
+__all__ = ["ANALYTES", "Solution"]
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+
+#: Keyword names of :class:`Solution` and the component each one sets.
+ANALYTES: dict[str, str] = {
+    "calcium": "Ca",
+    "magnesium": "Mg",
+    "sodium": "Na",
+    "potassium": "K",
+    "chloride": "Cl",
+    "oxalate": "Ox",
+    "citrate": "Cit",
+    "phosphate": "PO4",
+    "sulfate": "SO4",
+    "carbonate": "CO3",
+}
+
+_PH_RANGE = (0.0, 14.0)
+
+
+def _parse_ph(pH: Any, on_invalid: OnInvalid) -> FloatArray | None:
+    if pH is None:
+        return None
+    if isinstance(pH, str):
+        try:
+            pH = float(pH)
+        except ValueError:
+            raise ValueError(f"pH={pH!r} is not a number") from None
+    if hasattr(pH, "m_as"):
+        pH = pH.m_as("")
+    ph = np.asarray(pH, dtype=np.float64)
+    bad = ~np.isfinite(ph) | (ph < _PH_RANGE[0]) | (ph > _PH_RANGE[1])
+    if bad.any():
+        where = np.argwhere(bad)[:5].tolist()
+        if on_invalid == "raise":
+            raise ValueError(
+                f"pH has {int(bad.sum())} value(s) outside 0-14 or not finite (at {where}); "
+                f"pass pH=None to solve it from electroneutrality"
+            )
+        ph = np.where(bad, np.nan, ph)
+    return ph
+
+
+@dataclass(frozen=True, init=False)
+class Solution:
+    """A batch of aqueous solutions: totals, pH and temperature.
+
+    Parameters
+    ----------
+    calcium, magnesium, sodium, potassium, chloride, oxalate, citrate, \
+phosphate, sulfate, carbonate : pint.Quantity or str, optional
+        Total concentrations: mol/kg, mmol/L, mg/dL (phosphate and sulfate
+        with an explicit ``"as P"``/``"as PO4"`` basis) or mEq/L.  Missing
+        components are zero.  Carbonate is total inorganic carbon
+        (clinical "total CO2" or bicarbonate). [concentration]
+    pH : float or array, optional
+        Fixed pH (activity scale, a(H⁺) = 10^-pH).  ``None`` solves the pH
+        from electroneutrality.
+    temperature : pint.Quantity or str
+        0-100 °C; default 25 °C. [degC or K]
+    density : pint.Quantity or str, optional
+        Solution density, used to convert molar inputs; default 1.0 kg/L.
+        [kg/L]
+    on_invalid : {"raise", "nan"}
+        A negative or NaN total raises ``ValueError`` naming the argument
+        and row (the default), or makes that row NaN (it then comes back
+        from :func:`oxalate.speciate` with ``converged=False``).
+
+    Attributes
+    ----------
+    totals : Mapping of str to numpy.ndarray
+        Total molality of each component (keys of
+        :data:`oxalate.database.COMPONENTS` except ``"H"``). [mol/kg]
+    pH : numpy.ndarray or None
+    temperature : numpy.ndarray
+        [K]
+    shape : tuple of int
+        The batch shape; every field broadcasts to it.
+
+    Examples
+    --------
+    >>> import oxalate
+    >>> ox = oxalate.Quantity([0.1, 0.3], "mmol/kg")
+    >>> s = oxalate.Solution(calcium="2.5 mmol/kg", oxalate=ox, pH=6.0, temperature="37 degC")
+    >>> s.shape
+    (2,)
+    >>> s.totals["Ox"]
+    array([0.0001, 0.0003])
+    """
+
+    totals: Mapping[str, FloatArray]
+    pH: FloatArray | None
+    temperature: FloatArray
+    shape: tuple[int, ...]
+
+    def __init__(
+        self,
+        *,
+        calcium: Any = None,
+        magnesium: Any = None,
+        sodium: Any = None,
+        potassium: Any = None,
+        chloride: Any = None,
+        oxalate: Any = None,
+        citrate: Any = None,
+        phosphate: Any = None,
+        sulfate: Any = None,
+        carbonate: Any = None,
+        pH: Any = None,
+        temperature: Any = "25 degC",
+        density: Any = None,
+        on_invalid: OnInvalid = "raise",
+    ) -> None:
+        given = {
+            name: value
+            for name, value in {
+                "calcium": calcium,
+                "magnesium": magnesium,
+                "sodium": sodium,
+                "potassium": potassium,
+                "chloride": chloride,
+                "oxalate": oxalate,
+                "citrate": citrate,
+                "phosphate": phosphate,
+                "sulfate": sulfate,
+                "carbonate": carbonate,
+            }.items()
+            if value is not None
+        }
+        if on_invalid not in ("raise", "nan"):
+            raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
+        solution_density(density)  # validate even when every input is molal
+        molal = as_molality(given, density=density, on_invalid=on_invalid) if given else {}
+        ph = _parse_ph(pH, on_invalid)
+        t = temperature_kelvin(temperature)
+        shapes = [np.shape(v) for v in molal.values()] + [np.shape(t)]
+        if ph is not None:
+            shapes.append(np.shape(ph))
+        shape = np.broadcast_shapes(*shapes)
+        totals = {}
+        for name, key in ANALYTES.items():
+            value = molal.get(name, np.zeros(()))
+            arr = np.array(np.broadcast_to(value, shape), dtype=np.float64)
+            arr.setflags(write=False)
+            totals[key] = arr
+        object.__setattr__(self, "totals", MappingProxyType(totals))
+        object.__setattr__(
+            self, "pH", None if ph is None else np.array(np.broadcast_to(ph, shape))
+        )
+        object.__setattr__(self, "temperature", np.array(np.broadcast_to(t, shape)))
+        object.__setattr__(self, "shape", tuple(shape))
+
+    @classmethod
+    def from_molalities(
+        cls,
+        totals: Mapping[str, Any],
+        *,
+        pH: Any = None,
+        temperature_kelvin: Any = 298.15,
+    ) -> Solution:
+        """Build a Solution from plain float molalities (the magnitude layer).
+
+        Parameters
+        ----------
+        totals : mapping
+            Component key (``"Ca"``, ``"Ox"``, ...) or analyte name to total
+            molality. [mol/kg]
+        pH : float or array, optional
+        temperature_kelvin : float or array
+            [K]
+
+        Examples
+        --------
+        >>> from oxalate import Solution
+        >>> Solution.from_molalities({"Ca": 0.0025, "Ox": 0.0003}, pH=6.0).totals["Ca"]
+        array(0.0025)
+        """
+        from .units import Quantity
+
+        keyed = {}
+        for name, value in totals.items():
+            key = ANALYTES.get(name, name)
+            if key not in COMPONENTS or key == "H":
+                raise ValueError(f"totals: unknown component {name!r}; accepted: {list(ANALYTES)}")
+            keyed[analyte(key).name] = Quantity(np.asarray(value, dtype=np.float64), "mol/kg")
+        t = np.asarray(temperature_kelvin, dtype=np.float64)
+        return cls(pH=pH, temperature=Quantity(t, "K"), **keyed)
+
+    @property
+    def size(self) -> int:
+        """Number of solutions in the batch."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __getitem__(self, index: Any) -> Solution:
+        """Select rows of the batch, like a numpy array."""
+        new = object.__new__(Solution)
+        totals = {k: np.array(v[index]) for k, v in self.totals.items()}
+        t = np.array(self.temperature[index])
+        object.__setattr__(new, "totals", MappingProxyType(totals))
+        object.__setattr__(new, "pH", None if self.pH is None else np.array(self.pH[index]))
+        object.__setattr__(new, "temperature", t)
+        object.__setattr__(new, "shape", t.shape)
+        return new
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("a scalar Solution has no len()")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{name}={self.totals[key] if self.shape == () else '...'}"
+            for name, key in ANALYTES.items()
+            if np.any(self.totals[key] != 0)
+        ]
+        return f"Solution(shape={self.shape}, {', '.join(parts)}, pH=...)"
