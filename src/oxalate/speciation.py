@@ -62,7 +62,8 @@ _NC = len(COMPONENTS) - 1  # components other than H
 _H = COMPONENTS.index("H")
 _WATER_SLOPE = 0.017
 _STEP_LIMIT = 4.0  # largest change of ln m (or ln I) per Newton step
-_LOG_M_CAP = 3.0  # species molalities are capped at 1e3 mol/kg while iterating
+_M_CAP = 1e3  # species molalities are capped at 1e3 mol/kg while iterating
+_METALS = (0, 1, 2, 3)  # Ca, Mg, Na, K: the Newton unknowns; ligands are solved in closed form
 _MODELS_IN_SPECIATION = (
     "davies",
     "ideal",
@@ -481,40 +482,6 @@ def speciate(
     )
 
 
-def _species_log_m(
-    model: _Model,
-    log_k: FloatArray,
-    x: FloatArray,
-    lg: FloatArray,
-    log_ah: FloatArray,
-    log_aw: FloatArray,
-) -> FloatArray:
-    """log10 m_j from the free component molalities (ln) and the γ's."""
-    comp_log_a = x / _LN10 + lg[:, :_NC]
-    return (
-        log_k
-        + comp_log_a @ model.nu.T
-        + log_ah[:, None] * model.nu_h
-        + log_aw[:, None] * model.nu_w
-        - lg
-    )
-
-
-def _protonation_alpha(model: _Model, log_k: FloatArray, log_ah: FloatArray) -> FloatArray:
-    """Σ of the protonated forms of each component over its free form (γ = 1).
-
-    Starting the ligands at total / alpha instead of at the total keeps the
-    first Newton iterate from overflowing (20 mM phosphate at pH 6 would
-    otherwise start with 10^7 mol/kg of H2PO4-).
-    """
-    single = (np.count_nonzero(model.nu, axis=1) == 1) & (model.nu.sum(axis=1) == 1)
-    alpha = np.ones((len(log_ah), _NC))
-    for j in np.flatnonzero(single & (model.nu_h > 0)):
-        c = int(np.flatnonzero(model.nu[j])[0])
-        alpha[:, c] += 10.0 ** np.minimum(log_k[:, j] + model.nu_h[j] * log_ah, 300.0)
-    return alpha
-
-
 def _solve_chunk(
     model: _Model,
     totals: FloatArray,
@@ -534,143 +501,212 @@ def _solve_chunk(
     out_ok: BoolArray,
     out_tot: FloatArray,
 ) -> None:
+    """Solve one chunk of rows in place (the reduced Newton, see module notes).
+
+    Unknowns per row: ln m of the metals (Ca, Mg, Na, K), ln I, and, where
+    asked, ln a_H or ln m of a charge-balance ligand.  Given those, every
+    ligand's free molality follows in closed form from its mass balance
+    (no species holds two different ligands), so Newton runs on 5-6
+    unknowns instead of 11.
+    """
     n = len(t)
     nc = _NC
+    # which components are Newton unknowns (metals, and a ligand that balances charge)
+    unknown = list(_METALS)
+    if balance is not None and balance not in unknown:
+        unknown.append(balance)
+    closed = [c for c in range(nc) if c not in unknown]
+    u_idx = np.array(unknown)
+    cf_idx = np.array(closed)
+    nu_u = model.nu[:, u_idx]  # (S, U)
+    nu_cf = model.nu[:, cf_idx]  # (S, L)
+    lig_col = np.where(nu_cf.any(axis=1), np.argmax(nu_cf != 0, axis=1), len(closed))
+    lig_nu = nu_cf.max(axis=1)
+    double = np.flatnonzero(lig_nu == 2)
+    one_mask = (nu_cf == 1).astype(np.float64)
+    two_mask = (nu_cf == 2).astype(np.float64)
+    nu2_cf = nu_cf**2
+    n_u = len(unknown)
+    k_var = n_u + 1 + (1 if solve_ph else 0)
+    col_i = n_u
+    col_h = n_u + 1
+
     valid = np.all(np.isfinite(totals), axis=1) & np.isfinite(t) & np.isfinite(ph)
-    present = totals > 0  # (n, C)
+    present = totals > 0
     if balance is not None:
         present[:, balance] = True
-    # a species exists only if all of its components are present
     species_ok = ~((~present[:, None, :]) & (model.nu[None, :, :] != 0)).any(axis=2)
     log_k = model.constants.log_k(t)
-    safe_tot = np.where(present, np.where(totals > 0, totals, 1e-3), 1.0)
+    start = np.where(totals > 0, totals, 1e-3)
+    x = np.log(start[:, u_idx])
+    ln_i = np.log(0.5 * (totals * model.z2[:nc]).sum(axis=1) + 1e-7)
     log_ah = -np.where(np.isfinite(ph), ph, 7.0)
-    x = np.log(safe_tot) - np.log(_protonation_alpha(model, log_k, log_ah))
-    ionic0 = 0.5 * (totals * model.z2[:nc]).sum(axis=1) + 1e-7
-    ln_i = np.log(ionic0)
     log_aw = np.zeros(n)
-    nv = nc + 1 + (1 if solve_ph else 0)
+    tot_u = np.where(totals[:, u_idx] > 0, totals[:, u_idx], 1.0)
+    tot_cf = totals[:, cf_idx]
+    pres_u = present[:, u_idx]
+    if balance is not None:
+        pres_u_bal = np.zeros(n_u, dtype=bool)
+        pres_u_bal[unknown.index(balance)] = True
     active = np.flatnonzero(valid)
     iterations = np.zeros(n, dtype=np.int64)
     residual = np.full(n, np.inf)
     ok = np.zeros(n, dtype=bool)
-    ident = np.eye(nv)
     for it in range(max_iter + 1):
         if active.size == 0:
             break
         xa, lia, aha, awa = x[active], ln_i[active], log_ah[active], log_aw[active]
-        a_dh = debye_huckel_a_kelvin(t[active], 10.0**awa)
+        aw_lin = 10.0**awa
+        a_dh = debye_huckel_a_kelvin(t[active], aw_lin)
         b_dh = (
-            debye_huckel_b_kelvin(t[active], 10.0**awa)
+            debye_huckel_b_kelvin(t[active], aw_lin)
             if model.model in ("extended-debye-huckel", "truesdell-jones")
             else a_dh
         )
         lg, dlg = _log_gamma(model, lia, a_dh, b_dh)
-        log_m = _species_log_m(model, log_k[active], xa, lg, aha, awa)
-        m = np.where(species_ok[active], 10.0 ** np.minimum(log_m, _LOG_M_CAP), 0.0)
-        pres = present[active]
-        # computed totals and residuals
-        s_tot = m @ model.nu  # (k, C)
-        tot_a = totals[active]
+        # log10 C_j: everything in m_j but the closed-form ligand's own molality
+        y = lg[:, :nc].copy()
+        y[:, u_idx] += xa / _LN10
+        log_c = log_k[active] + y @ model.nu.T + aha[:, None] * model.nu_h
+        log_c += awa[:, None] * model.nu_w - lg
+        # C_j is not a molality (it multiplies a small free-ligand molality), so only
+        # guard against overflow here; the molalities themselves are capped below.
+        c = np.where(species_ok[active], np.exp(_LN10 * np.minimum(log_c, 250.0)), 0.0)
+        # closed-form ligands: T = alpha m + 2 beta m^2
+        alpha = c @ one_mask
+        beta = c @ two_mask
+        tl = tot_cf[active]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m_l = np.where(
+                tl > 0, 2.0 * tl / (alpha + np.sqrt(alpha * alpha + 8.0 * beta * tl)), 0.0
+            )
+        factor = np.concatenate([m_l, np.ones((len(active), 1))], axis=1)[:, lig_col]
+        m = c * factor
+        m[:, double] *= factor[:, double]
+        m = np.minimum(m, _M_CAP)
+        # residuals
+        s_u = m @ nu_u
         ionic = 0.5 * (m @ model.z2)
         charge = m @ model.z
         charge_scale = 0.5 * (m @ np.abs(model.z))
+        pres = pres_u[active]
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(pres, np.log(s_tot) - np.log(np.where(tot_a > 0, tot_a, 1.0)), 0.0)
-            rel = np.where(pres, np.abs(s_tot / np.where(tot_a > 0, tot_a, 1.0) - 1.0), 0.0)
+            r = np.where(pres, np.log(s_u) - np.log(tot_u[active]), 0.0)
+            rel = np.where(pres, np.abs(s_u / tot_u[active] - 1.0), 0.0)
         if balance is not None:
-            r[:, balance] = charge / charge_scale
-            rel[:, balance] = np.abs(charge / charge_scale)
+            jb = unknown.index(balance)
+            r[:, jb] = charge / charge_scale
+            rel[:, jb] = np.abs(r[:, jb])
         r_i = lia - np.log(ionic)
         new_aw = np.maximum(1.0 - _WATER_SLOPE * m.sum(axis=1), 1e-3)
-        worst = np.max(rel, axis=1)
-        worst = np.maximum(worst, np.abs(r_i))
+        worst = np.maximum(rel.max(axis=1), np.abs(r_i))
         worst = np.maximum(worst, np.abs(np.log10(new_aw) - awa))
         if solve_ph:
             r_q = charge / charge_scale
             worst = np.maximum(worst, np.abs(r_q))
         residual[active] = worst
         done = worst <= tol
-        bad = ~np.isfinite(worst)
-        if it == max_iter:
-            done_idx = active[done]
-        else:
-            done_idx = active[done]
-        if done_idx.size:
-            sel = done
-            out_m[done_idx] = m[sel]
-            out_lg[done_idx] = lg[sel]
-            out_i[done_idx] = ionic[sel]
-            out_aw[done_idx] = new_aw[sel]
-            out_ph[done_idx] = -aha[sel]
-            ok[done_idx] = True
-            iterations[done_idx] = it
+        if done.any():
+            idx = active[done]
+            out_m[idx] = m[done]
+            out_lg[idx] = lg[done]
+            out_i[idx] = ionic[done]
+            out_aw[idx] = new_aw[done]
+            out_ph[idx] = -aha[done]
+            ok[idx] = True
+            iterations[idx] = it
             if balance is not None:
-                out_tot[done_idx, balance] = s_tot[sel, balance]
-        keep = ~done & ~bad
+                out_tot[idx, balance] = m[done] @ model.nu[:, balance]
+        keep = ~done & np.isfinite(worst)
         if it == max_iter or not keep.any():
             iterations[active[keep]] = it
             break
-        # Jacobian of the residuals with respect to (ln m_c, ln I[, ln a_H])
-        k = int(keep.sum())
-        m, s_tot, ionic, charge, charge_scale, r, r_i = (
-            m[keep],
-            s_tot[keep],
+        # --- Jacobian in (ln m_u, ln I[, ln a_H]) with the ligands' implicit response.
+        # Every row of the system is a weighted sum R_r = sum_j W_jr m_j (mass balance of
+        # an unknown component, I/2 weights z^2/2, charge weights z), so
+        #   dR_r/dv = sum_j W_jr m_j Dd_jv + sum_L (sum_j W_jr nu_jL m_j) dln m_L/dv,
+        #   dln m_L/dv = -(sum_j nu_jL m_j Dd_jv) / (sum_j nu_jL^2 m_j),
+        # where Dd_jv is the direct derivative of ln m_j (nu_ju for a metal, nu_jH for
+        # ln a_H, g_j for ln I).  All of it is (k, S) @ (S, X) products.
+        m, lg, dlg, r, r_i = m[keep], lg[keep], dlg[keep], r[keep], r_i[keep]
+        s_u, ionic, charge, charge_scale, pres = (
+            s_u[keep],
             ionic[keep],
             charge[keep],
             charge_scale[keep],
-            r[keep],
-            r_i[keep],
+            pres[keep],
         )
-        dlg = dlg[keep]
-        pres = pres[keep]
-        # d ln m_j / d ln I = ln10 (Σ_c ν_jc dlgγ_c - dlgγ_j)
-        d_lnm_dlni = _LN10 * (dlg[:, :nc] @ model.nu.T - dlg)
-        jac = np.zeros((k, nv, nv))
-        s_safe = np.where(s_tot > 0, s_tot, 1.0)
-        jac[:, :nc, :nc] = (m @ model.pair).reshape(k, nc, nc) / s_safe[:, :, None]
-        jac[:, :nc, nc] = ((m * d_lnm_dlni) @ model.nu) / s_safe
-        jac[:, nc, :nc] = -(0.5 * (m * model.z2) @ model.nu) / ionic[:, None]
-        jac[:, nc, nc] = 1.0 - (0.5 * (m * d_lnm_dlni) @ model.z2) / ionic
+        k = len(m)
+        g = _LN10 * (dlg[:, :nc] @ model.nu.T - dlg)  # d ln m_j / d ln I, direct
+        mg = m * g
+        n_l = len(closed)
+        n_r = n_u + 2
+        dd_const = nu_u if not solve_ph else np.concatenate([nu_u, model.nu_h[:, None]], axis=1)
+        n_c = dd_const.shape[1]
+        weights = np.concatenate([nu_u, 0.5 * model.z2[:, None], model.z[:, None]], axis=1)
+        a_const = m @ (weights[:, :, None] * dd_const[:, None, :]).reshape(-1, n_r * n_c)
+        a_const = a_const.reshape(k, n_r, n_c)
+        a_g = mg @ weights  # (k, R)
+        b_rl = m @ (weights[:, :, None] * nu_cf[:, None, :]).reshape(-1, n_r * n_l)
+        b_rl = b_rl.reshape(k, n_r, n_l)
+        q = m @ nu2_cf
+        q_safe = np.where(q > 0, q, 1.0)[:, :, None]
+        e_const = -(m @ (nu_cf[:, :, None] * dd_const[:, None, :]).reshape(-1, n_l * n_c))
+        e_const = e_const.reshape(k, n_l, n_c) / q_safe
+        e_g = -(mg @ nu_cf)[:, :, None] / q_safe
+        full_const = a_const + b_rl @ e_const  # (k, R, n_c)
+        full_g = a_g + (b_rl @ e_g)[:, :, 0]  # (k, R)
+        jac = np.empty((k, k_var, k_var))
+        s_safe = np.where(s_u > 0, s_u, 1.0)
+        jac[:, :n_u, :n_u] = full_const[:, :n_u, :n_u] / s_safe[:, :, None]
+        jac[:, :n_u, col_i] = full_g[:, :n_u] / s_safe
+        jac[:, col_i, :n_u] = -full_const[:, n_u, :n_u] / ionic[:, None]
+        jac[:, col_i, col_i] = 1.0 - full_g[:, n_u] / ionic
+        charge_row = np.empty((k, k_var))
+        charge_row[:, :n_u] = full_const[:, n_u + 1, :n_u]
+        charge_row[:, col_i] = full_g[:, n_u + 1]
+        if solve_ph:
+            jac[:, :n_u, col_h] = full_const[:, :n_u, n_u] / s_safe
+            jac[:, col_i, col_h] = -full_const[:, n_u, n_u] / ionic
+            charge_row[:, col_h] = full_const[:, n_u + 1, n_u]
+        charge_row /= charge_scale[:, None]
         rhs = np.concatenate([r, r_i[:, None]], axis=1)
         if balance is not None:
-            jac[:, balance, :nc] = ((m * model.z) @ model.nu) / charge_scale[:, None]
-            jac[:, balance, nc] = ((m * d_lnm_dlni) @ model.z) / charge_scale
+            jac[:, unknown.index(balance), :] = charge_row
         if solve_ph:
-            d_lnm_dlnah = model.nu_h / 1.0  # ln m_j per ln a_H
-            jac[:, :nc, nc + 1] = ((m * d_lnm_dlnah) @ model.nu) / s_safe
-            jac[:, nc, nc + 1] = -(0.5 * (m * d_lnm_dlnah) @ model.z2) / ionic
-            jac[:, nc + 1, :nc] = ((m * model.z) @ model.nu) / charge_scale[:, None]
-            jac[:, nc + 1, nc] = ((m * d_lnm_dlni) @ model.z) / charge_scale
-            jac[:, nc + 1, nc + 1] = ((m * d_lnm_dlnah) @ model.z) / charge_scale
+            jac[:, col_h, :] = charge_row
             rhs = np.concatenate([rhs, (charge / charge_scale)[:, None]], axis=1)
-        # absent components: identity rows, zero residual
         absent = ~pres
+        if balance is not None:
+            absent &= ~pres_u_bal
         if absent.any():
             rows, cols = np.nonzero(absent)
             jac[rows, cols, :] = 0.0
             jac[rows, :, cols] = 0.0
             jac[rows, cols, cols] = 1.0
             rhs[rows, cols] = 0.0
-        try:
-            step = -np.linalg.solve(jac, rhs[..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = np.full_like(rhs, np.nan)
-            for q in range(k):  # pragma: no cover - singular Jacobians are rare
-                try:
-                    step[q] = -np.linalg.solve(jac[q] + 1e-14 * ident, rhs[q])
-                except np.linalg.LinAlgError:
-                    pass
+        step = _solve_small(jac, rhs)
         biggest = np.max(np.abs(step), axis=1)
-        scale = np.where(biggest > _STEP_LIMIT, _STEP_LIMIT / biggest, 1.0)
-        step *= scale[:, None]
+        step *= np.where(biggest > _STEP_LIMIT, _STEP_LIMIT / biggest, 1.0)[:, None]
         idx = active[keep]
-        x[idx] += step[:, :nc]
-        ln_i[idx] += step[:, nc]
+        x[idx] -= step[:, :n_u]
+        ln_i[idx] -= step[:, col_i]
         if solve_ph:
-            log_ah[idx] += step[:, nc + 1] / _LN10
+            log_ah[idx] -= step[:, col_h] / _LN10
         log_aw[idx] = np.log10(new_aw[keep])
         active = idx
     out_res[:] = residual
     out_it[:] = iterations
     out_ok[:] = ok
+
+
+def _solve_small(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Solve a batch of small systems a x = b; singular rows give NaN."""
+    try:
+        return np.asarray(np.linalg.solve(a, b[..., None])[..., 0])
+    except np.linalg.LinAlgError:
+        out = np.full_like(b, np.nan)
+        det_ok = np.abs(np.linalg.det(a)) > 0
+        if det_ok.any():
+            out[det_ok] = np.linalg.solve(a[det_ok], b[det_ok][..., None])[..., 0]
+        return out
