@@ -123,36 +123,39 @@ def _log_gamma(
 ) -> tuple[FloatArray, FloatArray]:
     """log10 γ of every species and its derivative with respect to ln I.
 
-    Shapes: ln_i, a, b (N,) -> (N, S), (N, S).
+    Shapes: ln_i, a, b (N,) -> (N, S), (N, S).  γ depends on the species only
+    through z² (and, for the WATEQ forms, the ion size), so it is computed
+    once per charge class and gathered.
     """
+    classes, cls_index = np.unique(m.z2, return_inverse=True)
     i = np.exp(ln_i)[:, None]
     s = np.sqrt(i)
     a = a[:, None]
-    z2 = m.z2
     if m.model == "ideal":
-        zero = np.zeros((len(ln_i), len(z2)))
+        zero = np.zeros((len(ln_i), len(m.z2)))
         return zero, zero
     if m.model == "debye-huckel":
-        lg = -a * z2 * s
-        return lg, 0.5 * lg
-    if m.model == "equil2":
+        lg_c = -a * classes * s
+        dlg_c = 0.5 * lg_c
+    elif m.model == "equil2":
         coef = EQUIL2_A_LN / _LN10
         f = s / (1.0 + s) - EQUIL2_LINEAR * i
         df = 0.5 * s / (1.0 + s) ** 2 - EQUIL2_LINEAR * i  # d f / d ln I
-        return -coef * z2 * f, -coef * z2 * df
-    # Davies (PHREEQC), and the WATEQ forms with a Davies fallback
-    f = s / (1.0 + s) - DAVIES_LINEAR * i
-    df = 0.5 * s / (1.0 + s) ** 2 - DAVIES_LINEAR * i
-    charged = z2 != 0
-    lg = np.where(charged, -a * z2 * f, NEUTRAL_SALTING * i)
-    dlg = np.where(charged, -a * z2 * df, NEUTRAL_SALTING * i)
+        lg_c = -coef * classes * f
+        dlg_c = -coef * classes * df
+    else:  # Davies (PHREEQC), also the fallback of the WATEQ forms
+        f = s / (1.0 + s) - DAVIES_LINEAR * i
+        df = 0.5 * s / (1.0 + s) ** 2 - DAVIES_LINEAR * i
+        charged = classes != 0
+        lg_c = np.where(charged, -a * classes * f, NEUTRAL_SALTING * i)
+        dlg_c = np.where(charged, -a * classes * df, NEUTRAL_SALTING * i)
+    lg = np.take(lg_c, cls_index, axis=1)
+    dlg = np.take(dlg_c, cls_index, axis=1)
     if m.model in ("extended-debye-huckel", "truesdell-jones"):
         wateq = ~np.isnan(m.size)
         bs = b[:, None] * m.size[wateq] * s
-        lg_w = -a * z2[wateq] * s / (1.0 + bs) + m.bdot[wateq] * i
-        dlg_w = -a * z2[wateq] * 0.5 * s / (1.0 + bs) ** 2 + m.bdot[wateq] * i
-        lg[:, wateq] = lg_w
-        dlg[:, wateq] = dlg_w
+        lg[:, wateq] = -a * m.z2[wateq] * s / (1.0 + bs) + m.bdot[wateq] * i
+        dlg[:, wateq] = -a * m.z2[wateq] * 0.5 * s / (1.0 + bs) ** 2 + m.bdot[wateq] * i
     return lg, dlg
 
 
@@ -535,7 +538,7 @@ def _solve_chunk(
     present = totals > 0
     if balance is not None:
         present[:, balance] = True
-    species_ok = ~((~present[:, None, :]) & (model.nu[None, :, :] != 0)).any(axis=2)
+    species_ok = ((~present).astype(np.float64) @ (model.nu != 0).T) == 0
     log_k = model.constants.log_k(t)
     start = np.where(totals > 0, totals, 1e-3)
     x = np.log(start[:, u_idx])
@@ -628,14 +631,11 @@ def _solve_chunk(
         #   dln m_L/dv = -(sum_j nu_jL m_j Dd_jv) / (sum_j nu_jL^2 m_j),
         # where Dd_jv is the direct derivative of ln m_j (nu_ju for a metal, nu_jH for
         # ln a_H, g_j for ln I).  All of it is (k, S) @ (S, X) products.
-        m, lg, dlg, r, r_i = m[keep], lg[keep], dlg[keep], r[keep], r_i[keep]
-        s_u, ionic, charge, charge_scale, pres = (
-            s_u[keep],
-            ionic[keep],
-            charge[keep],
-            charge_scale[keep],
-            pres[keep],
-        )
+        if not keep.all():
+            m, lg, dlg, r, r_i = m[keep], lg[keep], dlg[keep], r[keep], r_i[keep]
+            s_u, ionic, charge = s_u[keep], ionic[keep], charge[keep]
+            charge_scale, pres, new_aw = charge_scale[keep], pres[keep], new_aw[keep]
+            active = active[keep]
         k = len(m)
         g = _LN10 * (dlg[:, :nc] @ model.nu.T - dlg)  # d ln m_j / d ln I, direct
         mg = m * g
@@ -688,13 +688,11 @@ def _solve_chunk(
         step = _solve_small(jac, rhs)
         biggest = np.max(np.abs(step), axis=1)
         step *= np.where(biggest > _STEP_LIMIT, _STEP_LIMIT / biggest, 1.0)[:, None]
-        idx = active[keep]
-        x[idx] -= step[:, :n_u]
-        ln_i[idx] -= step[:, col_i]
+        x[active] -= step[:, :n_u]
+        ln_i[active] -= step[:, col_i]
         if solve_ph:
-            log_ah[idx] -= step[:, col_h] / _LN10
-        log_aw[idx] = np.log10(new_aw[keep])
-        active = idx
+            log_ah[active] -= step[:, col_h] / _LN10
+        log_aw[active] = np.log10(new_aw)
     out_res[:] = residual
     out_it[:] = iterations
     out_ok[:] = ok
