@@ -320,6 +320,7 @@ def speciate(
     tolerance: float = 1e-12,
     max_iterations: int = 100,
     chunk_size: int = 20_000,
+    charge_offset: Any = None,
 ) -> Speciation:
     """Speciate a batch of solutions: free ions, complexes, I, a_w, Ω of every phase.
 
@@ -348,6 +349,10 @@ def speciate(
         Newton iterations before a row is declared not converged.
     chunk_size : int
         Rows solved together; bounds memory at about 10 kB per row.
+    charge_offset : float or array, optional
+        With a charge balance: the charge excess Σ z m the solution must
+        keep instead of 0, as PHREEQC keeps a solution's charge imbalance
+        through a reaction. [eq/kg]
 
     Returns
     -------
@@ -413,11 +418,8 @@ def speciate(
     n = solution.size
     totals = np.stack([np.ravel(solution.totals[c]) for c in COMPONENTS if c != "H"], axis=1)
     t = np.ravel(solution.temperature).astype(np.float64)
-    ph = (
-        np.full(n, 7.0)
-        if solve_ph or solution.pH is None
-        else np.ravel(solution.pH).astype(np.float64)
-    )
+    # a fixed pH, or the first guess of a solved one
+    ph = np.full(n, 7.0) if solution.pH is None else np.ravel(solution.pH).astype(np.float64)
     n_species = len(cs.species)
     out_m = np.full((n, n_species), np.nan)
     out_lg = np.full((n, n_species), np.nan)
@@ -428,13 +430,18 @@ def speciate(
     out_it = np.zeros(n, dtype=np.int64)
     out_ok = np.zeros(n, dtype=bool)
     out_tot = totals.copy()
+    offset = (
+        np.zeros(n)
+        if charge_offset is None
+        else np.ravel(np.broadcast_to(np.asarray(charge_offset, dtype=np.float64), shape)).copy()
+    )
     for start in range(0, n, chunk_size):
         sl = slice(start, min(start + chunk_size, n))
         _solve_chunk(
             model, totals[sl], t[sl], ph[sl], solve_ph, balance_component, tolerance,
             max_iterations,
             out_m[sl], out_lg[sl], out_i[sl], out_aw[sl], out_ph[sl], out_res[sl], out_it[sl],
-            out_ok[sl], out_tot[sl],
+            out_ok[sl], out_tot[sl], offset[sl],
         )  # fmt: skip
     warn_if_outside(model_name, out_i[out_ok], stacklevel=2)
     # Saturation of the phases, from the converged activities.
@@ -503,6 +510,7 @@ def _solve_chunk(
     out_it: npt.NDArray[np.int64],
     out_ok: BoolArray,
     out_tot: FloatArray,
+    offset: FloatArray,
 ) -> None:
     """Solve one chunk of rows in place (the reduced Newton, see module notes).
 
@@ -590,7 +598,7 @@ def _solve_chunk(
         # residuals
         s_u = m @ nu_u
         ionic = 0.5 * (m @ model.z2)
-        charge = m @ model.z
+        charge = m @ model.z - offset[active]
         charge_scale = 0.5 * (m @ np.abs(model.z))
         pres = pres_u[active]
         with np.errstate(divide="ignore", invalid="ignore"):
