@@ -123,6 +123,10 @@ def _truesdell_jones(
 def _davies(
     z: FloatArray, sqrt_i: FloatArray, i: FloatArray, a: Any, b: Any, size: Any, bdot: Any
 ) -> FloatArray:
+    if np.ndim(z) == 0:  # one charge for the whole batch: compute only its branch
+        if z == 0:
+            return np.asarray(NEUTRAL_SALTING * i)
+        return np.asarray(-a * (z * z) * (sqrt_i / (1.0 + sqrt_i) - DAVIES_LINEAR * i))
     charged = -a * z * z * (sqrt_i / (1.0 + sqrt_i) - DAVIES_LINEAR * i)
     return np.asarray(np.where(z == 0, NEUTRAL_SALTING * i, charged))
 

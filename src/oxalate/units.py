@@ -266,6 +266,8 @@ def concentration(
     >>> concentration("0.3 mmol/kg", argument="oxalate")
     (array(0.0003), 'molal')
     """
+    if on_invalid not in ("raise", "nan"):
+        raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
     name = analyte_name or argument
     quantity, equivalents, basis = _to_quantity(value, argument)
     dims = quantity.dimensionality
