@@ -1,0 +1,142 @@
+"""Shared fixtures: a minimal PHREEQC database and runner, hypothesis settings.
+
+PHREEQC cross-checks use USGS PHREEQC 3.8.6 through the ``phreeqc`` package
+(pip install phreeqc==1.1.1, in the ``test`` extra).  The database is written
+here by hand, not generated from oxalate's tables: no species has a
+``-gamma`` line, so PHREEQC applies its Davies equation (REFERENCE §2), and
+the gram formula weights of the master species are oxalate's molar masses
+(REFERENCE §4), because PHREEQC uses them to turn mmol/L and mg/L into
+mol/kg of water.  Tests that use :func:`run_phreeqc` carry
+``@pytest.mark.phreeqc`` and are skipped when the package is missing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+# The first call of a function pays for pint's registry and the CSV files;
+# hypothesis must not count that as a slow example.  50 examples keep the
+# property tests at a few seconds on two cores.
+settings.register_profile(
+    "oxalate",
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("oxalate")
+
+#: log10(2.3e-9): the default COM solubility product at 25 °C (REFERENCE §1).
+LOG_KSP_COM = math.log10(2.3e-9)
+
+_MASTER = """\
+SOLUTION_MASTER_SPECIES
+H        H+      -1   H        1.008
+H(1)     H+      -1   0
+E        e-       0   0        0
+O        H2O      0   O        16.0
+O(-2)    H2O      0   0
+Na       Na+      0   Na       22.98977
+K        K+       0   K        39.0983
+Cl       Cl-      0   Cl       35.453
+Ca       Ca+2     0   Ca       40.078
+Ox       Ox-2     0   Ox       88.019
+"""
+
+_SPECIES = """\
+SOLUTION_SPECIES
+H+ = H+
+e- = e-
+H2O = H2O
+Na+ = Na+
+{sodium_gamma}
+K+ = K+
+Cl- = Cl-
+Ca+2 = Ca+2
+Ox-2 = Ox-2
+2 H+ + 2 e- = H2
+  log_k -3.15
+2 H2O = O2 + 4 H+ + 4 e-
+  log_k -86.08
+H2O = OH- + H+
+  log_k -13.997
+  delta_h 55.81 kJ
+{species}
+"""
+
+# Dissolution reactions of REFERENCE §1/§3 (default constant set), written out
+# here from the reference, not read from oxalate's tables.
+_PHASES = f"""\
+PHASES
+Whewellite
+  CaOx:H2O = Ca+2 + Ox-2 + H2O
+  log_k {LOG_KSP_COM:.15f}
+  delta_h 21.5 kJ
+Weddellite
+  CaOx:2H2O = Ca+2 + Ox-2 + 2H2O
+  log_k -8.30
+  delta_h 25.2 kJ
+Caoxite
+  CaOx:3H2O = Ca+2 + Ox-2 + 3H2O
+  log_k -8.19
+  delta_h 29.7 kJ
+"""
+
+
+def phreeqc_database(*, sodium_gamma: str = "", species: str = "") -> str:
+    """The text of a minimal PHREEQC database (Na, K, Cl, Ca, oxalate; no ion pairs).
+
+    Parameters
+    ----------
+    sodium_gamma : str
+        An optional ``-gamma a b`` line for Na+ (otherwise Davies).
+    species : str
+        Extra SOLUTION_SPECIES text, e.g. a neutral ion pair.
+    """
+    return _MASTER + _SPECIES.format(sodium_gamma=sodium_gamma, species=species) + _PHASES
+
+
+RunPhreeqc = Callable[..., dict[str, np.ndarray]]
+
+
+@pytest.fixture(scope="session")
+def run_phreeqc() -> RunPhreeqc:
+    """Run PHREEQC on some SOLUTION blocks and return the USER_PUNCH columns.
+
+    ``run_phreeqc(solutions, {"mu": "MU", "lg": 'LG("Na+")'}, sodium_gamma=...,
+    species=..., knobs=True)`` returns ``{"mu": array, "lg": array}``, one
+    entry per punched line.  PHREEQC never raises: the error count and
+    ``GetErrorString()`` are checked here.
+    """
+    phreeqc = pytest.importorskip("phreeqc")
+
+    def run(
+        solutions: str,
+        punch: dict[str, str],
+        *,
+        sodium_gamma: str = "",
+        species: str = "",
+        knobs: bool = True,
+    ) -> dict[str, np.ndarray]:
+        p = phreeqc.Phreeqc()
+        p.LoadDatabaseString(phreeqc_database(sodium_gamma=sodium_gamma, species=species))
+        assert not p.GetErrorString(), p.GetErrorString()
+        text = ""
+        if knobs:  # tight convergence for reference runs (REFERENCE §5)
+            text += "KNOBS\n  -convergence_tolerance 1e-15\n"
+        text += (
+            "SELECTED_OUTPUT\n  -reset false\nUSER_PUNCH\n"
+            f"  -headings {' '.join(punch)}\n"
+            f"  10 PUNCH {', '.join(punch.values())}\n"
+        )
+        text += solutions + "\nEND\n"
+        nerr = p.RunString(text)
+        assert nerr == 0, p.GetErrorString()
+        out = p.GetSelectedOutput()
+        return {k: np.asarray(out[k], dtype=np.float64) for k in punch}
+
+    return run
