@@ -168,9 +168,9 @@ class Speciation:
     species : tuple of str
         Names of the aqueous species, in the order of the last axis of
         ``molality``, ``log_gamma``.
-    molality : numpy.ndarray, shape (*batch, n_species)
+    molality : numpy.ndarray, shape ``(*batch, n_species)``
         Free molality of every species. [mol/kg]
-    log_gamma : numpy.ndarray, shape (*batch, n_species)
+    log_gamma : numpy.ndarray, shape ``(*batch, n_species)``
         log10 activity coefficient of every species. [-]
     ionic_strength : numpy.ndarray
         [mol/kg]
