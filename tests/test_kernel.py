@@ -1,0 +1,116 @@
+"""The optional compiled kernel (numba) solves the same equations as the numpy solver.
+
+Both engines are checked against each other here; the numpy solver is checked against
+PHREEQC in test_speciation_phreeqc.py.  The tolerance, 1e-12, is a few hundred ulp: the
+kernel linearises A(T, a_w) in a_w (exact to 1e-15) and sums in a different order.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import oxalate
+
+pytest.importorskip("numba")
+
+Q = oxalate.Quantity
+
+
+def _urines(n: int, seed: int = 3) -> oxalate.Solution:
+    rng = np.random.default_rng(seed)
+
+    def u(lo: float, hi: float) -> np.ndarray:
+        return rng.uniform(lo, hi, n) * 1e-3
+
+    totals = {
+        "Ca": u(2, 8), "Mg": u(2, 5), "Na": u(100, 200), "K": u(40, 80), "Cl": u(100, 200),
+        "Ox": u(0.1, 0.6), "Cit": u(1, 4), "PO4": u(10, 30), "SO4": u(10, 20), "CO3": u(0, 25),
+    }  # fmt: skip
+    temperature = rng.choice([273.65, 298.15, 310.15, 353.15], n)
+    return oxalate.Solution.from_molalities(
+        totals, pH=rng.uniform(4.0, 9.0, n), temperature_kelvin=temperature
+    )
+
+
+def _assert_same(a: oxalate.Speciation, b: oxalate.Speciation) -> None:
+    np.testing.assert_array_equal(a.converged, b.converged)
+    ok = np.asarray(a.converged)
+    np.testing.assert_allclose(a.molality[ok], b.molality[ok], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(a.log_gamma[ok], b.log_gamma[ok], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(a.ionic_strength, b.ionic_strength, rtol=1e-12)
+    np.testing.assert_allclose(a.water_activity, b.water_activity, rtol=1e-14)
+    for phase, si in a.saturation_index.items():
+        np.testing.assert_allclose(si, b.saturation_index[phase], rtol=0, atol=1e-11)
+
+
+def test_kernel_equals_numpy_on_urines() -> None:
+    sol = _urines(500)
+    _assert_same(oxalate.speciate(sol, engine="numba"), oxalate.speciate(sol, engine="numpy"))
+
+
+@pytest.mark.parametrize(
+    "totals",
+    [
+        pytest.param({"Ca": 5e-5, "Ox": 5e-5}, id="pure-caox"),
+        pytest.param({"Na": 0.15, "Cl": 0.15}, id="nacl-only"),
+        pytest.param({"Ca": 4e-3, "Ox": 3e-4, "Cit": 3e-3, "Na": 0.1, "Cl": 0.1}, id="no-po4"),
+        pytest.param({"Ca": 1e-12, "Ox": 1e-12, "Cit": 1.0, "Na": 1e-12}, id="extremes"),
+        pytest.param({}, id="pure-water"),
+    ],
+)
+def test_kernel_equals_numpy_with_zero_totals(totals: dict[str, float]) -> None:
+    sol = oxalate.Solution.from_molalities(totals, pH=np.array([2.0, 7.0, 12.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", oxalate.OxalateRangeWarning)  # 1 mol/kg citrate
+        fast = oxalate.speciate(sol, engine="numba")
+        slow = oxalate.speciate(sol, engine="numpy")
+    assert np.all(fast.converged)
+    _assert_same(fast, slow)
+
+
+def test_kernel_batch_equals_row_by_row() -> None:
+    sol = _urines(12)
+    batch = oxalate.speciate(sol, engine="numba")
+    for i in range(12):
+        row = oxalate.speciate(sol[i : i + 1], engine="numba")
+        np.testing.assert_array_equal(batch.molality[i], row.molality[0])
+        np.testing.assert_array_equal(
+            batch.saturation_index["COM"][i], row.saturation_index["COM"][0]
+        )
+
+
+def test_kernel_flags_rows_it_cannot_solve_and_keeps_the_others() -> None:
+    ca = np.array([2e-3, np.nan, 3e-3])
+    with pytest.warns(oxalate.OxalateInputWarning, match="calcium"):
+        sol = oxalate.Solution(
+            calcium=Q(ca * 1e3, "mmol/kg"), oxalate="0.2 mmol/kg", pH=6.0, on_invalid="nan"
+        )
+    fast = oxalate.speciate(sol, engine="numba")
+    np.testing.assert_array_equal(fast.converged, [True, False, True])
+    assert np.all(np.isnan(fast.molality[1]))
+    alone = oxalate.speciate(sol[2:3], engine="numba")
+    np.testing.assert_array_equal(fast.molality[2], alone.molality[0])
+    capped = oxalate.speciate(_urines(5), engine="numba", max_iterations=1)
+    assert not np.any(capped.converged)
+    assert np.all(np.isnan(capped.saturation_index["COM"]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param({"activity_model": "ideal"}, "Davies", id="model"),
+        pytest.param({"charge_balance": "chloride"}, "charge balance", id="charge-balance"),
+    ],
+)
+def test_numba_engine_refuses_cases_it_does_not_cover(kwargs: dict[str, str], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        oxalate.speciate(_urines(2), engine="numba", **kwargs)
+
+
+def test_unknown_engine_is_refused() -> None:
+    with pytest.raises(ValueError, match="engine"):
+        oxalate.speciate(_urines(2), engine="fortran")
