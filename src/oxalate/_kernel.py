@@ -118,6 +118,12 @@ def solve_rows(  # pragma: no cover - compiled; tested through speciate(engine="
     dlg_cls = np.empty(10)
     inv_gam = np.empty(10)
     vant_hoff = 1.0 / (_LN10 * 8.31470e-3 * 298.15)  # PHREEQC's R [kJ/(mol K)]
+    k_t = np.empty(ns)  # 10^log K(T), recomputed only when T changes from the last row
+    t_last = np.nan
+    nu_h_i = np.empty(ns, dtype=np.int64)
+    for j in range(ns):
+        nu_h_i[j] = int(nu_h[j])
+    ah_pow = np.empty(8)  # a(H+)^k for k = -4..3, at index k + 4
     for row in range(n):
         tot = totals[row]
         valid = np.isfinite(a_ref[row]) and np.isfinite(log_ah[row])
@@ -128,14 +134,22 @@ def solve_rows(  # pragma: no cover - compiled; tested through speciate(engine="
             out_ok[row] = False
             out_res[row] = np.nan
             continue
+        if t[row] != t_last:
+            for j in range(ns):
+                log_k = log_k25[j] - delta_h[j] * (298.15 - t[row]) * vant_hoff / t[row]
+                k_t[j] = math.exp(_LN10 * log_k)
+            t_last = t[row]
+        a_h = math.exp(_LN10 * log_ah[row])
+        for k in range(8):
+            ah_pow[k] = a_h ** (k - 4)
         for j in range(ns):
             ok[j] = True
             for qq in range(3):
                 cc = sp_comp[j, qq]
                 if cc >= 0 and tot[cc] <= 0.0:
                     ok[j] = False
-            log_k = log_k25[j] - delta_h[j] * (298.15 - t[row]) * vant_hoff / t[row]
-            kh[j] = math.exp(_LN10 * min(log_k + nu_h[j] * log_ah[row], 250.0))
+            k_h = nu_h_i[j]
+            kh[j] = k_t[j] * (ah_pow[k_h + 4] if -4 <= k_h <= 3 else a_h**k_h)
         ionic0 = 1e-7
         for j in range(10):
             ionic0 += 0.5 * tot[j] * z2[j]
