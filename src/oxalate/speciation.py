@@ -672,14 +672,14 @@ def _solve_chunk(
         # log10 C_j: everything in m_j but the closed-form ligand's own molality
         y = lg[:, :nc].copy()
         y[:, u_idx] += xa / _LN10
-        log_c = log_k[active] + y @ model.nu.T + aha[:, None] * model.nu_h
+        log_c = log_k[active] + _rowdot(y, model.nu.T) + aha[:, None] * model.nu_h
         log_c += awa[:, None] * model.nu_w - lg
         # C_j is not a molality (it multiplies a small free-ligand molality), so only
         # guard against overflow here; the molalities themselves are capped below.
         c = np.where(species_ok[active], np.exp(_LN10 * np.minimum(log_c, 250.0)), 0.0)
         # closed-form ligands: T = alpha m + 2 beta m^2
-        alpha = c @ one_mask
-        beta = c @ two_mask
+        alpha = _rowdot(c, one_mask)
+        beta = _rowdot(c, two_mask)
         tl = tot_cf[active]
         with np.errstate(invalid="ignore", divide="ignore"):
             m_l = np.where(
@@ -690,10 +690,10 @@ def _solve_chunk(
         m[:, double] *= factor[:, double]
         m = np.minimum(m, _M_CAP)
         # residuals
-        s_u = m @ nu_u
-        ionic = 0.5 * (m @ model.z2)
-        charge = m @ model.z - offset[active]
-        charge_scale = 0.5 * (m @ np.abs(model.z))
+        s_u = _rowdot(m, nu_u)
+        ionic = 0.5 * _rowdot(m, model.z2)
+        charge = _rowdot(m, model.z) - offset[active]
+        charge_scale = 0.5 * _rowdot(m, np.abs(model.z))
         pres = pres_u[active]
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(pres, np.log(s_u) - np.log(tot_u[active]), 0.0)
@@ -721,7 +721,7 @@ def _solve_chunk(
             ok[idx] = True
             iterations[idx] = it
             if balance is not None:
-                out_tot[idx, balance] = m[done] @ model.nu[:, balance]
+                out_tot[idx, balance] = _rowdot(m[done], model.nu[:, balance])
         keep = ~done & np.isfinite(worst)
         if it == max_iter or not keep.any():
             iterations[active[keep]] = it
@@ -732,30 +732,30 @@ def _solve_chunk(
         #   dR_r/dv = sum_j W_jr m_j Dd_jv + sum_L (sum_j W_jr nu_jL m_j) dln m_L/dv,
         #   dln m_L/dv = -(sum_j nu_jL m_j Dd_jv) / (sum_j nu_jL^2 m_j),
         # where Dd_jv is the direct derivative of ln m_j (nu_ju for a metal, nu_jH for
-        # ln a_H, g_j for ln I).  All of it is (k, S) @ (S, X) products.
+        # ln a_H, g_j for ln I).  All of it is (k, S) x (S, X) row products.
         if not keep.all():
             m, lg, dlg, r, r_i = m[keep], lg[keep], dlg[keep], r[keep], r_i[keep]
             s_u, ionic, charge = s_u[keep], ionic[keep], charge[keep]
             charge_scale, pres, new_aw = charge_scale[keep], pres[keep], new_aw[keep]
             active = active[keep]
         k = len(m)
-        g = _LN10 * (dlg[:, :nc] @ model.nu.T - dlg)  # d ln m_j / d ln I, direct
+        g = _LN10 * (_rowdot(dlg[:, :nc], model.nu.T) - dlg)  # d ln m_j / d ln I, direct
         mg = m * g
         n_l = len(closed)
         n_r = n_u + 2
         dd_const = nu_u if not solve_ph else np.concatenate([nu_u, model.nu_h[:, None]], axis=1)
         n_c = dd_const.shape[1]
         weights = np.concatenate([nu_u, 0.5 * model.z2[:, None], model.z[:, None]], axis=1)
-        a_const = m @ (weights[:, :, None] * dd_const[:, None, :]).reshape(-1, n_r * n_c)
+        a_const = _rowdot(m, (weights[:, :, None] * dd_const[:, None, :]).reshape(-1, n_r * n_c))
         a_const = a_const.reshape(k, n_r, n_c)
-        a_g = mg @ weights  # (k, R)
-        b_rl = m @ (weights[:, :, None] * nu_cf[:, None, :]).reshape(-1, n_r * n_l)
+        a_g = _rowdot(mg, weights)  # (k, R)
+        b_rl = _rowdot(m, (weights[:, :, None] * nu_cf[:, None, :]).reshape(-1, n_r * n_l))
         b_rl = b_rl.reshape(k, n_r, n_l)
-        q = m @ nu2_cf
+        q = _rowdot(m, nu2_cf)
         q_safe = np.where(q > 0, q, 1.0)[:, :, None]
-        e_const = -(m @ (nu_cf[:, :, None] * dd_const[:, None, :]).reshape(-1, n_l * n_c))
+        e_const = -_rowdot(m, (nu_cf[:, :, None] * dd_const[:, None, :]).reshape(-1, n_l * n_c))
         e_const = e_const.reshape(k, n_l, n_c) / q_safe
-        e_g = -(mg @ nu_cf)[:, :, None] / q_safe
+        e_g = -_rowdot(mg, nu_cf)[:, :, None] / q_safe
         full_const = a_const + b_rl @ e_const  # (k, R, n_c)
         full_g = a_g + (b_rl @ e_g)[:, :, 0]  # (k, R)
         jac = np.empty((k, k_var, k_var))
@@ -798,6 +798,16 @@ def _solve_chunk(
     out_res[:] = residual
     out_it[:] = iterations
     out_ok[:] = ok
+
+
+def _rowdot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise products a (k, S) x b (S, ...) summed in the same order for every row.
+
+    A BLAS matmul sums in an order that depends on how many rows there are, so a
+    row's last bits would depend on its batch; einsum without BLAS does not.  That
+    keeps the batch result equal to the row-by-row result, exactly.
+    """
+    return np.asarray(np.einsum("ks,s...->k...", a, b))
 
 
 def _solve_small(a: FloatArray, b: FloatArray) -> FloatArray:
