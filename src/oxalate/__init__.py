@@ -14,6 +14,10 @@ Examples
 
 from __future__ import annotations
 
+from . import calcification as calcification
+from . import equil2 as equil2
+from . import fluids as fluids
+from . import indices as indices
 from ._errors import OxalateInputWarning, OxalateRangeWarning, OxalateWarning
 from .activity import ACTIVITY_MODELS, activity_coefficient, ionic_strength
 from .database import CONSTANT_SETS, ConstantSet, constant_set
