@@ -114,7 +114,7 @@ def solve_rows(  # pragma: no cover - compiled; tested through speciate(engine="
     q = np.empty(10)
     e = np.empty((10, 5))
     s_u = np.empty(4)
-    lg_cls = np.empty(10)
+    lg_cls = np.zeros(10)
     dlg_cls = np.empty(10)
     inv_gam = np.empty(10)
     vant_hoff = 1.0 / (_LN10 * 8.31470e-3 * 298.15)  # PHREEQC's R [kJ/(mol K)]
@@ -244,7 +244,8 @@ def solve_rows(  # pragma: no cover - compiled; tested through speciate(engine="
                 converged = True
                 for j in range(ns):
                     out_m[row, j] = m[j]
-                    out_lg[row, j] = lg_cls[z2i[j]]
+                for zz in range(10):
+                    out_lg[row, zz] = lg_cls[zz]
                 out_i[row] = ionic
                 out_aw[row] = new_aw
                 break

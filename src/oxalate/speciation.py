@@ -196,7 +196,6 @@ class Speciation:
 
     species: tuple[str, ...]
     molality: FloatArray
-    log_gamma: FloatArray
     ionic_strength: FloatArray
     water_activity: FloatArray
     pH: FloatArray
@@ -211,6 +210,17 @@ class Speciation:
     activity_model: str
     constants: str
     _index: Mapping[str, int] = field(repr=False, default_factory=dict)
+    # log10 gamma is stored per column of _lg_source; _lg_columns maps each species
+    # to its column (its z^2 class when gamma depends on the charge only).
+    _lg_source: FloatArray = field(repr=False, default_factory=lambda: np.zeros(0))
+    _lg_columns: npt.NDArray[np.intp] = field(
+        repr=False, default_factory=lambda: np.zeros(0, dtype=np.intp)
+    )
+
+    @property
+    def log_gamma(self) -> FloatArray:
+        """log10 activity coefficient of every species, shape ``(*batch, n_species)``. [-]"""
+        return np.asarray(np.take(self._lg_source, self._lg_columns, axis=-1))
 
     def _column(self, species: str) -> int:
         try:
@@ -235,12 +245,13 @@ class Speciation:
 
     def gamma(self, species: str) -> Any:
         """Activity coefficient of one species. [-]"""
-        return _squeeze(10.0 ** self.log_gamma[..., self._column(species)])
+        column = self._lg_columns[self._column(species)]
+        return _squeeze(10.0 ** self._lg_source[..., column])
 
     def activity(self, species: str) -> Any:
         """Activity of one species, γ m. [-]"""
         j = self._column(species)
-        return _squeeze(self.molality[..., j] * 10.0 ** self.log_gamma[..., j])
+        return _squeeze(self.molality[..., j] * 10.0 ** self._lg_source[..., self._lg_columns[j]])
 
     def fraction(self, component: str) -> Mapping[str, FloatArray]:
         """Share of a component's total held by each species that contains it.
@@ -434,7 +445,9 @@ def speciate(
     ph = np.full(n, 7.0) if solution.pH is None else np.ravel(solution.pH).astype(np.float64)
     n_species = len(cs.species)
     out_m = np.full((n, n_species), np.nan)
-    out_lg = np.full((n, n_species), np.nan)
+    # log gamma by z^2 class (0-9) from the kernel, per species from the numpy solver
+    lg_columns = model.z2.astype(np.intp) if use_kernel else np.arange(n_species)
+    out_lg = np.full((n, 10 if use_kernel else n_species), np.nan)
     out_i = np.full(n, np.nan)
     out_aw = np.full(n, np.nan)
     out_ph = np.full(n, np.nan)
@@ -463,7 +476,7 @@ def speciate(
     # Saturation of the phases, from the converged activities.
     comp_cols = [cs.index(cs.species[k]) for k in range(_NC)]  # the component species
     with np.errstate(divide="ignore"):
-        log_a = np.log10(out_m[:, comp_cols]) + out_lg[:, comp_cols]
+        log_a = np.log10(out_m[:, comp_cols]) + out_lg[:, lg_columns[comp_cols]]
     log_aw = np.log10(out_aw)
     log_ah = -out_ph
     lk_t = {}
@@ -487,7 +500,8 @@ def speciate(
     return Speciation(
         species=cs.species,
         molality=out_m.reshape(*shape, n_species),
-        log_gamma=out_lg.reshape(*shape, n_species),
+        _lg_source=out_lg.reshape(*shape, out_lg.shape[1]),
+        _lg_columns=lg_columns,
         ionic_strength=_squeeze(out_i.reshape(shape)),
         water_activity=_squeeze(out_aw.reshape(shape)),
         pH=_squeeze(out_ph.reshape(shape)),
