@@ -26,7 +26,7 @@ _LN10 = math.log(10.0)
 RATIO_SWEEPS = 1  # EQUIL2-style scaling steps before Newton (measured: 1 is best)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")  # 1/0 gives inf (row flagged), never raises
 def _solve5(a: Any, b: Any) -> bool:  # pragma: no cover - compiled
     """Gaussian elimination with partial pivoting, in place; the solution ends in b."""
     n = b.shape[0]
@@ -57,7 +57,7 @@ def _solve5(a: Any, b: Any) -> bool:  # pragma: no cover - compiled
     return True
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")  # 1/0 gives inf (row flagged), never raises
 def solve_rows(  # pragma: no cover - compiled; tested through speciate(engine="numba")
     log_k25: Any,
     delta_h: Any,

@@ -63,6 +63,7 @@ _H = COMPONENTS.index("H")
 _WATER_SLOPE = 0.017
 _STEP_LIMIT = 4.0  # largest change of ln m (or ln I) per Newton step
 _M_CAP = 1e3  # species molalities are capped at 1e3 mol/kg while iterating
+_RATIO_SWEEPS = 1  # EQUIL2-style scaling steps before Newton, as in oxalate._kernel
 _METALS = (0, 1, 2, 3)  # Ca, Mg, Na, K: the Newton unknowns; ligands are solved in closed form
 _MODELS_IN_SPECIATION = (
     "davies",
@@ -740,6 +741,20 @@ def _solve_chunk(
         if it == max_iter or not keep.any():
             iterations[active[keep]] = it
             break
+        if it < _RATIO_SWEEPS:
+            # The compiled kernel's first move, repeated here so that both engines take
+            # the same path: scale each free metal by total / computed (not the
+            # charge-balance component) and take the computed ionic strength.
+            scaled = active[keep]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(pres[keep], np.log(s_u[keep] / tot_u[scaled]), 0.0)
+            if balance is not None:
+                ratio[:, unknown.index(balance)] = 0.0
+            x[scaled] -= ratio
+            ln_i[scaled] = np.log(ionic[keep])
+            log_aw[scaled] = np.log10(new_aw[keep])
+            active = scaled
+            continue
         # --- Jacobian in (ln m_u, ln I[, ln a_H]) with the ligands' implicit response.
         # Every row of the system is a weighted sum R_r = sum_j W_jr m_j (mass balance of
         # an unknown component, I/2 weights z^2/2, charge weights z), so
