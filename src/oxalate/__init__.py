@@ -21,6 +21,17 @@ from . import indices as indices
 from ._errors import OxalateInputWarning, OxalateRangeWarning, OxalateWarning
 from .activity import ACTIVITY_MODELS, activity_coefficient, ionic_strength
 from .database import CONSTANT_SETS, ConstantSet, constant_set
+from .precipitation import (
+    Dilution,
+    Precipitation,
+    Threshold,
+    Titration,
+    dilution_for,
+    mix,
+    precipitate,
+    threshold,
+    titrate,
+)
 from .saturation import saturation_index, solubility, solubility_product, supersaturation
 from .solution import Solution
 from .speciation import Speciation, speciate
@@ -33,24 +44,33 @@ __all__ = [
     "ACTIVITY_MODELS",
     "CONSTANT_SETS",
     "ConstantSet",
+    "Dilution",
     "OxalateInputWarning",
     "OxalateRangeWarning",
     "OxalateWarning",
+    "Precipitation",
     "Quantity",
     "Solution",
     "Speciation",
+    "Threshold",
+    "Titration",
     "__version__",
     "activity_coefficient",
     "constant_set",
     "debye_huckel_a",
     "debye_huckel_b",
+    "dilution_for",
     "expressed_as",
     "ionic_strength",
     "log_k",
+    "mix",
+    "precipitate",
     "saturation_index",
     "solubility",
     "solubility_product",
     "speciate",
     "supersaturation",
+    "threshold",
+    "titrate",
     "ureg",
 ]
