@@ -1,17 +1,14 @@
 """Quickstart: how supersaturated with calcium oxalate are urine and plasma?
 
-Prints, for a few urine-like and plasma-like fluids at 37 °C, the free-ion
-supersaturation Ω = IAP/Ksp and the saturation index SI = log10 Ω of calcium
-oxalate monohydrate (COM, whewellite) and dihydrate (COD, weddellite), then
-the solubility products at 37 °C and the free-ion solubility of COM.
+Speciates the body-fluid presets bundled with the library (``oxalate.fluids``,
+every value with its source in ``src/oxalate/data/presets.csv``) at 37 °C, in
+one call, and prints for each the relative supersaturation Ω = IAP/Ksp and the
+saturation index SI = log10 Ω of calcium oxalate monohydrate (COM), dihydrate
+(COD) and brushite, beside the free-ion shortcut Ω that ignores complexation.
+Then it asks the nephrologist's question: at what plasma oxalate does the
+plasma ultrafiltrate become saturated with COM?
 
 Run it with ``python examples/quickstart.py``.
-
-The free-ion model treats the calcium and oxalate given as free ions in a
-150 mmol/L NaCl background.  In plasma, where ionised calcium is the free
-calcium, that is a fair first answer.  In urine, citrate, magnesium, phosphate
-and sulfate bind much of both ions, so the free-ion Ω is an upper bound,
-several-fold too high; full speciation (later versions) corrects that.
 """
 
 from __future__ import annotations
@@ -20,70 +17,67 @@ import numpy as np
 
 import oxalate
 
-TEMPERATURE = "37 degC"
-BACKGROUND = "150 mmol/L NaCl"  # stands in for the other salts of urine and plasma
-
-# (fluid, calcium [mmol/L], oxalate [mmol/L], where the numbers come from)
-# Urine: 24 h amounts over a 24 h volume, from typical clinical reference ranges
-# (calcium upper normal 6.25-7.5 mmol/d, oxalate upper normal 0.45 mmol/d = 40 mg/d,
-# 1.0-2.5 L/d).  Plasma: ionised calcium 1.12-1.32 mmol/L (typical clinical range)
-# and the plasma oxalate levels of REFERENCE §6.
-CASES = [
-    ("urine, normal", 5.0 / 1.5, 0.35 / 1.5, "Ca 5.0, Ox 0.35 mmol/d in 1.5 L/d"),
-    ("urine, upper normal", 7.5 / 1.5, 0.45 / 1.5, "Ca 7.5, Ox 0.45 mmol/d in 1.5 L/d"),
-    ("urine, low volume", 7.5 / 1.0, 0.45 / 1.0, "the same in 1.0 L/d"),
-    ("urine, hyperoxaluria", 3.0, 1.0, "Ox 2 mmol/d in 2 L/d (primary: > 0.7 mmol/d)"),
-    ("plasma, normal", 1.20, 0.0015, "Ox <= 2 µmol/L (Mayo Clinic Laboratories)"),
-    ("plasma, threshold", 1.20, 0.030, "25-30 µmol/L 'supersaturation' (Mayo)"),
-    ("plasma, dialysis after", 1.20, 0.031, "31 µmol/L (Worcester et al. 1986)"),
-    ("plasma, dialysis before", 1.20, 0.089, "89 µmol/L (Worcester et al. 1986)"),
+PRESETS = [
+    ("plasma", oxalate.fluids.plasma),
+    ("plasma ultrafiltrate", oxalate.fluids.plasma_ultrafiltrate),
+    ("interstitial fluid", oxalate.fluids.interstitial_fluid),
+    ("urine, normal 24 h", oxalate.fluids.urine_24h_normal),
+    ("urine, stone former", oxalate.fluids.urine_stone_former),
+    ("Griffith artificial urine", oxalate.fluids.artificial_urine_griffith),
 ]
 
 
-def free_ion_table(calcium: object, oxalate_: object) -> dict[str, np.ndarray]:
-    """Ω and SI of COM and COD for all cases at once (one vectorised call each)."""
-    out = {}
-    for phase in ("COM", "COD"):
-        out[f"omega_{phase}"] = oxalate.supersaturation(
-            calcium, oxalate_, temperature=TEMPERATURE, background=BACKGROUND, phase=phase
-        )
-        out[f"si_{phase}"] = oxalate.saturation_index(
-            calcium, oxalate_, temperature=TEMPERATURE, background=BACKGROUND, phase=phase
-        )
-    return out
-
-
 def main() -> None:
-    names = [c[0] for c in CASES]
-    calcium = oxalate.Quantity(np.array([c[1] for c in CASES]), "mmol/L")
-    oxalate_ = oxalate.Quantity(np.array([c[2] for c in CASES]), "mmol/L")
-    table = free_ion_table(calcium, oxalate_)
+    fluids = [make() for _, make in PRESETS]
+    # One batch: stack the presets' totals into arrays (pH and temperature per row).
+    totals = {key: np.array([f.totals[key] for f in fluids]) for key in fluids[0].totals}
+    batch = oxalate.Solution.from_molalities(
+        totals,
+        pH=np.array([f.pH for f in fluids]),
+        temperature_kelvin=np.array([f.temperature for f in fluids]),
+    )
+    result = oxalate.speciate(batch)
+    free_ion = oxalate.supersaturation(
+        oxalate.Quantity(totals["Ca"], "mol/kg"),
+        oxalate.Quantity(totals["Ox"], "mol/kg"),
+        temperature="37 degC",
+        ionic_strength=oxalate.Quantity(result.ionic_strength, "mol/kg"),
+    )
 
-    print(f"Free-ion supersaturation of calcium oxalate at 37 °C, background {BACKGROUND}")
-    print("(Ω > 1: supersaturated; urine values are upper bounds, see the docstring)\n")
+    print("Calcium oxalate supersaturation of the bundled body-fluid presets, 37 °C")
+    print("(full speciation with PHREEQC's conventions; Ω > 1 supersaturated)\n")
     header = (
-        f"{'fluid':<24} {'Ca mmol/L':>9} {'Ox µmol/L':>9} "
-        f"{'Ω COM':>7} {'SI COM':>7} {'Ω COD':>7} {'SI COD':>7}  source"
+        f"{'fluid':<26} {'pH':>4} {'Ca mM':>6} {'Ox µM':>7} {'I':>6} "
+        f"{'Ω COM':>7} {'SI COM':>7} {'Ω COD':>6} {'Ω brush':>7} {'free-ion Ω':>10}"
     )
     print(header)
     print("-" * len(header))
-    for k, name in enumerate(names):
+    omega = result.supersaturation
+    for k, (name, _) in enumerate(PRESETS):
         print(
-            f"{name:<24} {calcium.m[k]:>9.2f} {oxalate_.m_as('umol/L')[k]:>9.1f} "
-            f"{table['omega_COM'][k]:>7.2f} {table['si_COM'][k]:>7.2f} "
-            f"{table['omega_COD'][k]:>7.2f} {table['si_COD'][k]:>7.2f}  {CASES[k][3]}"
+            f"{name:<26} {result.pH[k]:>4.2f} {totals['Ca'][k] * 1e3:>6.2f} "
+            f"{totals['Ox'][k] * 1e6:>7.1f} {result.ionic_strength[k]:>6.3f} "
+            f"{omega['COM'][k]:>7.2f} {result.saturation_index['COM'][k]:>7.2f} "
+            f"{omega['COD'][k]:>6.2f} {omega['brushite'][k]:>7.2f} {free_ion[k]:>10.2f}"
         )
+    print(
+        "\nThe free-ion Ω takes the totals as free ions: in urine, where citrate, magnesium,"
+        "\nphosphate and sulfate bind much of the calcium and oxalate, it is several-fold high."
+    )
 
+    uf = oxalate.fluids.plasma_ultrafiltrate()
+    limit = oxalate.threshold(uf, vary="oxalate", target=1.0)
+    at = float(limit.total.m_as("umol/kg"))
+    print(
+        f"\nPlasma ultrafiltrate saturates with COM at {at:.1f} µmol/kg oxalate"
+        "\n(clinical figures: 25-30 µmol/L (Mayo), 50 µmol/L in uremic ultrafiltrate"
+        " (Worcester 1986);\nnormal plasma oxalate <= 2 µmol/L)."
+    )
     print("\nSolubility products (molal activity scale, van 't Hoff from 25 °C):")
     for phase in ("COM", "COD", "COT"):
         k25 = oxalate.solubility_product(phase, "25 degC")
-        k37 = oxalate.solubility_product(phase, TEMPERATURE)
+        k37 = oxalate.solubility_product(phase, "37 degC")
         print(f"  Ksp({phase}) = {k25:.3g} at 25 °C, {k37:.3g} at 37 °C")
-
-    print("\nFree-ion solubility of COM at 37 °C (dissolved Ca = oxalate, no ion pairs):")
-    for label, background in (("pure water", None), (BACKGROUND, BACKGROUND)):
-        s = oxalate.solubility("COM", TEMPERATURE, background=background)
-        print(f"  in {label:<16} {s.m_as('umol/kg'):7.1f} µmol/kg")
 
 
 if __name__ == "__main__":
