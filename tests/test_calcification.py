@@ -619,3 +619,23 @@ def test_docs_code_runs_and_listing_matches() -> None:
     assert len(pairs) == 1, "the by-mechanism listing and its output"
     code, expected = pairs[0]
     assert _run(code).rstrip("\n") == expected
+
+
+@pytest.mark.parametrize(
+    "entry", [d for d in calcification.disorders() if d.calculation is not None], ids=str
+)
+def test_every_linked_calculation_is_a_library_function(entry: calcification.Disorder) -> None:
+    function = calcification.calculation_for(entry)
+    assert callable(function)
+    assert function.__name__ == entry.calculation
+
+
+def test_linked_calculations_compute() -> None:
+    ca_x_p = calcification.calculation_for("chronic kidney disease")
+    assert ca_x_p is not None
+    # 10 mg/dL calcium x 4.5 mg/dL phosphorus = 45 mg2/dL2, by hand
+    assert ca_x_p("10 mg/dL", "4.5 mg/dL as P") == pytest.approx(45.0, rel=1e-12)
+    oxalosis = calcification.calculation_for("primary hyperoxaluria")
+    assert oxalosis is not None
+    # the clinical figures put saturation of plasma between 20 and 50 umol/L (REFERENCE 6)
+    assert 20.0 < float(oxalosis().m_as("umol/kg")) < 60.0

@@ -67,7 +67,7 @@ import csv
 import difflib
 import io
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import astuple, dataclass, fields
 from functools import cache
 from importlib import resources
@@ -84,6 +84,7 @@ __all__ = [
     "MECHANISMS",
     "Compartment",
     "Disorder",
+    "calculation_for",
     "compartments",
     "disorder",
     "disorders",
@@ -497,3 +498,37 @@ def to_dataframe(selection: Iterable[Disorder] | None = None) -> pd.DataFrame:
     records: list[tuple[Any, ...]] = [astuple(item) for item in items]
     frame: pd.DataFrame = pd.DataFrame.from_records(records, columns=columns)
     return frame.set_index("id")
+
+
+def calculation_for(entry: Disorder | str) -> Callable[..., Any] | None:
+    """The library function behind a disorder's ``calculation`` field.
+
+    ``"calcium_phosphate_product"`` is :func:`oxalate.indices.calcium_phosphate_product`
+    and ``"plasma_oxalate_threshold"`` is
+    :func:`oxalate.indices.plasma_oxalate_threshold`; disorders with no linked
+    calculation (normal chemistry) give ``None``.
+
+    Parameters
+    ----------
+    entry : Disorder or str
+        A disorder, or its id or name as accepted by :func:`disorder`.
+
+    Returns
+    -------
+    callable or None
+
+    Examples
+    --------
+    >>> from oxalate.calcification import calculation_for
+    >>> calculation_for("primary hyperoxaluria").__name__
+    'plasma_oxalate_threshold'
+    >>> calculation_for("pseudoxanthoma elasticum") is None
+    True
+    """
+    item = entry if isinstance(entry, Disorder) else disorder(entry)
+    if item.calculation is None:
+        return None
+    from . import indices
+
+    function: Callable[..., Any] = getattr(indices, item.calculation)
+    return function

@@ -50,6 +50,7 @@ __all__ = [
     "calcium_phosphate_product",
     "classify_calcium_phosphate_product",
     "metastable_zone",
+    "plasma_oxalate_threshold",
     "supersaturation_free_energy",
     "tiselius_ap_caox",
 ]
@@ -449,3 +450,46 @@ def metastable_zone(
     )
     labels = np.where(np.isnan(omega), "undetermined", labels)
     return _label(labels)
+
+
+def plasma_oxalate_threshold(
+    target: Any = 1.0, *, phase: str = "COM", constants: Any = "default", **ultrafiltrate: Any
+) -> Any:
+    """Plasma oxalate at which the plasma ultrafiltrate reaches Ω = ``target``.
+
+    The calculation the calcification catalogue links to oxalosis (primary
+    hyperoxaluria): :func:`oxalate.threshold` on
+    :func:`oxalate.fluids.plasma_ultrafiltrate` with ``vary="oxalate"``, fully
+    speciated at 37 °C.  Oxalate meets the calcium that albumin does not bind,
+    so the ultrafiltrate, not whole plasma, is the fluid (Worcester et al.
+    1986, who found 50 µmol/L in uremic ultrafiltrate).
+
+    Parameters
+    ----------
+    target : float or array
+        Ω to reach: 1 for saturation, about 8-11 for the metastable limit
+        (:data:`METASTABLE_LIMIT`). [-]
+    phase : {"COM", "COD", "COT"}
+        The calcium oxalate hydrate.
+    constants : str, ConstantSet or mapping
+        As in :func:`oxalate.speciate`.
+    **ultrafiltrate
+        Overrides of the ultrafiltrate preset, e.g. ``calcium="1.2 mmol/L"``
+        or ``pH=7.2``; arrays give a batch.
+
+    Returns
+    -------
+    pint.Quantity
+        Total oxalate at the target. [mol/kg water]
+
+    Examples
+    --------
+    >>> from oxalate.indices import plasma_oxalate_threshold
+    >>> round(float(plasma_oxalate_threshold().m_as("umol/kg")), 1)
+    48.4
+    """
+    from .fluids import plasma_ultrafiltrate
+    from .precipitation import threshold
+
+    fluid = plasma_ultrafiltrate(**ultrafiltrate)
+    return threshold(fluid, vary="oxalate", target=target, phase=phase, constants=constants).total
