@@ -92,7 +92,7 @@ def main() -> None:
         n = int(size)
         totals, ph = urine_rows(n)
         sol = oxalate.Solution.from_molalities(totals, pH=ph, temperature_kelvin=310.15)
-        repeats = args.repeats if n <= 1e5 else 1
+        repeats = args.repeats if n <= 1e5 else 2  # big batches: one run to fault the pages in
         n_p = min(n, int(args.phreeqc_max))
         sub = {k: v[:n_p] for k, v in totals.items()}
         t_p = best_of(lambda: phreeqc_run(sub, pH=ph[:n_p], temperature_c=37.0), 1)  # noqa: B023

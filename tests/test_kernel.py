@@ -114,3 +114,35 @@ def test_numba_engine_refuses_cases_it_does_not_cover(kwargs: dict[str, str], ma
 def test_unknown_engine_is_refused() -> None:
     with pytest.raises(ValueError, match="engine"):
         oxalate.speciate(_urines(2), engine="fortran")
+
+
+def test_generated_kernel_source_is_deterministic_and_readable() -> None:
+    from oxalate._codegen import kernel_source, species_shapes
+    from oxalate.speciation import _model
+
+    model = _model(oxalate.constant_set(), "davies")
+    shapes = species_shapes(model.nu, model.nu_h, model.nu_w, model.z2)
+    source = kernel_source(shapes)
+    assert source == kernel_source(shapes)
+    compile(source, "<generated>", "exec")  # valid Python
+    # one line per species for its per-row constant and one for its molality
+    for s in shapes:
+        assert f"        kh{s.index} = kt[{s.index}]" in source
+        assert f"            m{s.index} = min(" in source
+    # the same structure for every shipped constant set: one compiled kernel serves all
+    for name in oxalate.CONSTANT_SETS:
+        other = _model(oxalate.constant_set(name), "davies")
+        assert kernel_source(species_shapes(other.nu, other.nu_h, other.nu_w, other.z2)) == source
+
+
+def test_structures_the_generator_cannot_write_fall_back_to_numpy() -> None:
+    from oxalate import _kernel
+
+    nu = np.zeros((2, 10))
+    nu[0, 0] = 1.0  # Ca+2
+    nu[1, [0, 5, 6]] = 1.0  # a mixed oxalate-citrate complex: two ligands
+    z2 = np.array([4.0, 9.0])
+    assert not _kernel.covers(nu, np.zeros(2), np.zeros(2), z2)
+    assert _kernel.covers(nu[:1], np.zeros(1), np.zeros(1), z2[:1])
+    half = nu[:1] * 0.5  # a non-integer coefficient
+    assert not _kernel.covers(half, np.zeros(1), np.zeros(1), z2[:1])

@@ -433,7 +433,10 @@ def speciate(
                 )
             balance_component = COMPONENTS.index(key)
     use_kernel = _choose_engine(
-        engine, model_name, solve_ph or balance_component is not None or charge_offset is not None
+        engine,
+        model_name,
+        solve_ph or balance_component is not None or charge_offset is not None,
+        model,
     )
     if not (isinstance(chunk_size, int) and chunk_size > 0):
         raise ValueError(f"chunk_size={chunk_size!r} must be a positive integer")
@@ -523,26 +526,31 @@ def speciate(
     )
 
 
-def _choose_engine(engine: str, model_name: str, balanced: bool) -> bool:
+def _choose_engine(engine: str, model_name: str, balanced: bool, model: _Model) -> bool:
     """True when the compiled kernel should run."""
     if engine not in ("auto", "numpy", "numba"):
         raise ValueError(f"engine={engine!r} is not known; accepted: 'auto', 'numpy', 'numba'")
     if engine == "numpy":
         return False
-    covered = model_name == "davies" and not balanced
-    if engine == "numba":
-        if not covered:
+    if not (model_name == "davies" and not balanced):
+        if engine == "numba":
             raise ValueError(
                 "engine='numba' covers fixed pH, no charge balance and the Davies model; "
                 "use engine='numpy' (or 'auto') for this case"
             )
-        _kernel_module()  # raises ImportError with advice
-        return True
-    if not covered:
         return False
     try:
-        _kernel_module()
+        kernel = _kernel_module()
     except ImportError:
+        if engine == "numba":
+            raise
+        return False
+    if not kernel.covers(model.nu, model.nu_h, model.nu_w, model.z2):
+        if engine == "numba":
+            raise ValueError(
+                "engine='numba' needs species with at most one metal and one ligand and "
+                "integer coefficients; use engine='numpy' for this constant set"
+            )
         return False
     return True
 
@@ -574,25 +582,12 @@ def _run_kernel(
 ) -> None:
     """Solve every row with the compiled kernel (fixed pH, Davies)."""
     kernel = _kernel_module()
-    nu = model.nu
-    n_species = len(nu)
-    sp_comp = np.full((n_species, 3), -1, dtype=np.int64)
-    sp_nu = np.zeros((n_species, 3))
-    for j in range(n_species):
-        comps = np.flatnonzero(nu[j])
-        if len(comps) > 3:
-            raise ValueError(f"species {model.constants.species[j]} has more than 3 components")
-        sp_comp[j, : len(comps)] = comps
-        sp_nu[j, : len(comps)] = nu[j, comps]
-    ligands = nu[:, 4:]
-    lig = np.where(ligands.any(axis=1), 4 + np.argmax(ligands != 0, axis=1), -1).astype(np.int64)
-    lig_nu = ligands.max(axis=1)
     a_ref = debye_huckel_a_kelvin(t, 1.0)
     a_slope = (a_ref - debye_huckel_a_kelvin(t, 0.99)) / 0.01  # A is linear in a_w to 1e-15
     kernel.solve_rows(
+        model.nu, model.nu_h, model.nu_w, model.z2,
         np.asarray(model.constants.log_k25), np.asarray(model.constants.delta_h), t,
-        np.ascontiguousarray(totals), -ph, a_ref, a_slope, sp_comp, sp_nu,
-        model.nu_h, model.nu_w, model.z, model.z2, lig, lig_nu, tol, max_iter,
+        np.ascontiguousarray(totals), -ph, a_ref, a_slope, tol, max_iter,
         out_m, out_lg, out_i, out_aw, out_res, out_it, out_ok,
     )  # fmt: skip
     out_m[~out_ok] = np.nan
@@ -818,7 +813,7 @@ def _solve_chunk(
             rhs[rows, cols] = 0.0
         step = _solve_small(jac, rhs)
         biggest = np.max(np.abs(step), axis=1)
-        step *= np.where(biggest > _STEP_LIMIT, _STEP_LIMIT / biggest, 1.0)[:, None]
+        step *= (_STEP_LIMIT / np.maximum(biggest, _STEP_LIMIT))[:, None]
         x[active] -= step[:, :n_u]
         ln_i[active] -= step[:, col_i]
         if solve_ph:

@@ -1,0 +1,297 @@
+"""Generate the speciation kernel specialised to one constant set's species.
+
+The table-driven kernel (:mod:`oxalate._kernel`) loops over species and looks up
+each one's components at run time.  This module writes the same algorithm out
+species by species, as straight-line Python with the stoichiometric
+coefficients as literals, and numba compiles that.  The generated text is
+plain and short enough to read: one line per species for its constant, one
+for its molality, and sums for the mass balances and the Jacobian.
+
+Only the *structure* (which metal and which ligand each species holds, with
+which coefficients, its charge and its H+ and H2O) is baked in; log K and ΔH
+stay arguments, so every constant set with the same species shares one
+compiled kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+METALS = ("Ca", "Mg", "Na", "K")
+LIGANDS = ("Cl", "Ox", "Cit", "PO4", "SO4", "CO3")
+
+
+@dataclass(frozen=True)
+class SpeciesShape:
+    """What the generated code needs to know about one species."""
+
+    index: int
+    metal: int  # 0-3, or -1
+    metal_nu: int
+    ligand: int  # 4-9, or -1
+    ligand_nu: int
+    nu_h: int
+    nu_w: int
+    z2: int
+
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def species_shapes(
+    nu: FloatArray, nu_h: FloatArray, nu_w: FloatArray, z2: FloatArray
+) -> list[SpeciesShape]:
+    """Describe every species; raise ValueError if one holds two metals or two ligands."""
+    shapes = []
+    for j in range(len(nu)):
+        metals = np.flatnonzero(nu[j, :4])
+        ligands = 4 + np.flatnonzero(nu[j, 4:])
+        if len(metals) > 1 or len(ligands) > 1:
+            raise ValueError(f"species {j} holds two metals or two ligands")
+        for value in (*nu[j], nu_h[j], nu_w[j], z2[j]):
+            if value != int(value):
+                raise ValueError(f"species {j} has a non-integer coefficient")
+        shapes.append(
+            SpeciesShape(
+                index=j,
+                metal=int(metals[0]) if len(metals) else -1,
+                metal_nu=int(nu[j, metals[0]]) if len(metals) else 0,
+                ligand=int(ligands[0]) if len(ligands) else -1,
+                ligand_nu=int(nu[j, ligands[0]]) if len(ligands) else 0,
+                nu_h=int(nu_h[j]),
+                nu_w=int(nu_w[j]),
+                z2=int(z2[j]),
+            )
+        )
+    return shapes
+
+
+def _power(name: str, k: int) -> str:
+    return " * ".join([name] * k) if k > 0 else "1.0"
+
+
+def _sum(terms: list[str]) -> str:
+    return " + ".join(terms) if terms else "0.0"
+
+
+def _scaled(k: int, name: str) -> str:
+    """``k * name``, or just ``name`` for k = 1."""
+    return name if k == 1 else f"{k} * {name}"
+
+
+def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
+    """Python source of ``solve_rows(log_k25, delta_h, t, totals, log_ah, a_ref, a_slope, ...)``.
+
+    Same arguments and results as :func:`oxalate._kernel.solve_rows` minus the
+    species tables.
+    """
+    ns = len(shapes)
+    out: list[str] = []
+    w = out.append
+    w("def solve_rows(log_k25, delta_h, t, totals, log_ah, a_ref, a_slope, tol, max_iter,")
+    w("               out_m, out_lg, out_i, out_aw, out_res, out_it, out_ok):")
+    w("    n = totals.shape[0]")
+    w(f"    kt = np.empty({ns})")
+    w("    jac = np.empty((5, 5))")
+    w("    rhs = np.empty(5)")
+    w("    t_last = np.nan")
+    w("    vh = 1.0 / (LN10 * 8.31470e-3 * 298.15)")
+    w("    for row in range(n):")
+    for c in range(n_components):
+        w(f"        T{c} = totals[row, {c}]")
+    finite = " and ".join(f"np.isfinite(T{c})" for c in range(n_components))
+    w(f"        if not ({finite} and np.isfinite(log_ah[row]) and np.isfinite(a_ref[row])):")
+    w("            out_ok[row] = False")
+    w("            out_res[row] = np.nan")
+    w("            continue")
+    w("        if t[row] != t_last:")
+    w(f"            for j in range({ns}):")
+    w("                log_k = log_k25[j] - delta_h[j] * (298.15 - t[row]) * vh / t[row]")
+    w("                kt[j] = math.exp(LN10 * log_k)")
+    w("            t_last = t[row]")
+    w("        ah = math.exp(LN10 * log_ah[row])")
+    w("        iah = 1.0 / ah")
+    for c in range(n_components):
+        w(f"        p{c} = 1.0 if T{c} > 0.0 else 0.0")
+    # per-row constants of every species: K(T) a(H+)^nu_h, zero if a component is absent
+    for s in shapes:
+        factors = [f"kt[{s.index}]"]
+        if s.nu_h > 0:
+            factors.append(_power("ah", s.nu_h))
+        elif s.nu_h < 0:
+            factors.append(_power("iah", -s.nu_h))
+        if s.metal >= 0:
+            factors.append(f"p{s.metal}")
+        if s.ligand >= 0:
+            factors.append(f"p{s.ligand}")
+        w(f"        kh{s.index} = {' * '.join(factors)}")
+    for u in range(4):
+        w(f"        x{u} = math.log(T{u}) if T{u} > 0.0 else 0.0")
+    z2c = [next(s.z2 for s in shapes if s.index == c) for c in range(n_components)]
+    ionic0 = " + ".join(f"{0.5 * z2c[c]} * T{c}" for c in range(n_components))
+    w(f"        ln_i = math.log({ionic0} + 1e-7)")
+    w("        aw = 1.0")
+    w("        converged = False")
+    w("        worst = np.inf")
+    w("        it = 0")
+    w("        for it in range(max_iter + 1):")
+    w("            a = a_ref[row] + a_slope[row] * (aw - 1.0)")
+    w("            ii = math.exp(ln_i)")
+    w("            s = math.sqrt(ii)")
+    w("            f = s / (1.0 + s) - 0.3 * ii")
+    w("            df = 0.5 * s / ((1.0 + s) * (1.0 + s)) - 0.3 * ii")
+    w("            lg0 = 0.1 * ii")
+    w("            lg1 = -a * f")
+    # inverse activity coefficients per z^2 class
+    w("            ig0 = math.exp(-LN10 * lg0)")
+    w("            ig1 = math.exp(-LN10 * lg1)")
+    w("            ig2s = ig1 * ig1")
+    w("            ig4 = ig2s * ig2s")
+    w("            ig9 = ig4 * ig4 * ig1")
+    for c in range(n_components):
+        gname = f"(1.0 / ig{z2c[c]})" if z2c[c] != 0 else "(1.0 / ig0)"
+        if c < 4:
+            w(f"            a{c} = math.exp(x{c}) * {gname}")
+        else:
+            w(f"            a{c} = {gname}")
+    w("            aww = aw")
+    # C_j
+    alpha: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
+    beta: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
+    for s in shapes:
+        factors = [f"kh{s.index}", f"ig{s.z2}"]
+        if s.nu_w:
+            factors.append(_power("aww", s.nu_w))
+        if s.metal >= 0:
+            factors.append(_power(f"a{s.metal}", s.metal_nu))
+        if s.ligand >= 0:
+            factors.append(_power(f"a{s.ligand}", s.ligand_nu))
+            (alpha if s.ligand_nu == 1 else beta)[s.ligand].append(f"c{s.index}")
+        w(f"            c{s.index} = {' * '.join(factors)}")
+    for c in range(4, n_components):
+        w(f"            al{c} = {_sum(alpha[c])}")
+        w(f"            be{c} = {_sum(beta[c])}")
+        root = f"math.sqrt(al{c} * al{c} + 8.0 * be{c} * T{c})"
+        w(f"            ml{c} = 2.0 * T{c} / (al{c} + {root}) if T{c} > 0.0 else 0.0")
+    for s in shapes:
+        mol = f"c{s.index}"
+        if s.ligand >= 0:
+            mol += " * " + _power(f"ml{s.ligand}", s.ligand_nu)
+        w(f"            m{s.index} = min({mol}, 1e3)")
+    for u in range(4):
+        terms = [_scaled(s.metal_nu, f"m{s.index}") for s in shapes if s.metal == u]
+        w(f"            su{u} = {_sum(terms)}")
+    w(f"            ionic = 0.5 * ({_sum([f'{s.z2} * m{s.index}' for s in shapes if s.z2])})")
+    w(f"            msum = {_sum([f'm{s.index}' for s in shapes])}")
+    w("            new_aw = max(1.0 - 0.017 * msum, 1e-3)")
+    w("            worst = abs(ln_i - math.log(ionic))")
+    w("            worst = max(worst, abs(math.log10(new_aw) - math.log10(aw)))")
+    for u in range(4):
+        w(f"            if T{u} > 0.0:")
+        w(f"                worst = max(worst, abs(su{u} / T{u} - 1.0))")
+    w("            if worst <= tol:")
+    w("                converged = True")
+    for s in shapes:
+        w(f"                out_m[row, {s.index}] = m{s.index}")
+    w("                out_lg[row, 0] = lg0")
+    w("                for zz in range(1, 10):")
+    w("                    out_lg[row, zz] = zz * lg1")
+    w("                out_i[row] = ionic")
+    w("                out_aw[row] = new_aw")
+    w("                break")
+    w("            if it == max_iter or not np.isfinite(worst):")
+    w("                break")
+    w("            if it < RATIO_SWEEPS:")
+    for u in range(4):
+        w(f"                if T{u} > 0.0:")
+        w(f"                    x{u} -= math.log(su{u} / T{u})")
+    w("                ln_i = math.log(ionic)")
+    w("                aw = new_aw")
+    w("                continue")
+    # Jacobian: g_j = G (S_j - z_j^2) for ions, G S_j - N for neutral species
+    w("            gg = -LN10 * a * df")
+    w("            nn = LN10 * 0.1 * ii")
+    for s in shapes:
+        s_sum = (s.metal_nu * z2c[s.metal] if s.metal >= 0 else 0) + (
+            s.ligand_nu * z2c[s.ligand] if s.ligand >= 0 else 0
+        )
+        if s.z2:
+            coef = s_sum - s.z2
+            w(
+                f"            g{s.index} = {float(coef)} * gg"
+                if coef
+                else f"            g{s.index} = 0.0"
+            )
+        else:
+            w(f"            g{s.index} = {float(s_sum)} * gg - nn")
+    # ligand responses e[L][v], v = metals 0-3 and I (4)
+    for c in range(4, n_components):
+        members = [s for s in shapes if s.ligand == c]
+        q = _sum([_scaled(s.ligand_nu**2, f"m{s.index}") for s in members])
+        w(f"            q{c} = {q}")
+        w(f"            iq{c} = -1.0 / q{c} if q{c} > 0.0 else 0.0")
+        for u in range(4):
+            terms = [
+                _scaled(s.ligand_nu * s.metal_nu, f"m{s.index}") for s in members if s.metal == u
+            ]
+            w(f"            e{c}_{u} = ({_sum(terms)}) * iq{c}")
+        terms = [_scaled(s.ligand_nu, f"m{s.index} * g{s.index}") for s in members]
+        w(f"            e{c}_4 = ({_sum(terms)}) * iq{c}")
+    # D_jv and the Jacobian rows
+    rows: dict[int, list[list[str]]] = {r: [[] for _ in range(5)] for r in range(5)}
+    for s in shapes:
+        d = []
+        for v in range(5):
+            parts = []
+            if v < 4 and s.metal == v:
+                parts.append(str(float(s.metal_nu)))
+            if v == 4:
+                parts.append(f"g{s.index}")
+            if s.ligand >= 0:
+                parts.append(_scaled(s.ligand_nu, f"e{s.ligand}_{v}"))
+            d.append(" + ".join(parts) if parts else "")
+        weight_rows = []
+        if s.metal >= 0:
+            weight_rows.append((s.metal, _scaled(s.metal_nu, f"m{s.index}")))
+        if s.z2:
+            weight_rows.append((4, f"{0.5 * s.z2} * m{s.index}"))
+        for r, weight in weight_rows:
+            for v in range(5):
+                if d[v]:
+                    rows[r][v].append(f"{weight} * ({d[v]})")
+    for r in range(5):
+        for v in range(5):
+            w(f"            jac[{r}, {v}] = {_sum(rows[r][v])}")
+    for u in range(4):
+        w(f"            if T{u} > 0.0:")
+        w("                for v in range(5):")
+        w(f"                    jac[{u}, v] /= su{u}")
+        w(f"                rhs[{u}] = math.log(su{u}) - math.log(T{u})")
+        w("            else:")
+        w("                for v in range(5):")
+        w(f"                    jac[{u}, v] = 0.0")
+        w(f"                    jac[v, {u}] = 0.0")
+        w(f"                jac[{u}, {u}] = 1.0")
+        w(f"                rhs[{u}] = 0.0")
+    w("            for v in range(5):")
+    w("                jac[4, v] = -jac[4, v] / ionic")
+    w("            jac[4, 4] += 1.0")
+    for u in range(4):
+        w(f"            if T{u} <= 0.0:")
+        w(f"                jac[4, {u}] = 0.0")
+    w("            rhs[4] = ln_i - math.log(ionic)")
+    w("            if not solve5(jac, rhs):")
+    w("                break")
+    w("            big = max(abs(rhs[0]), abs(rhs[1]), abs(rhs[2]), abs(rhs[3]), abs(rhs[4]))")
+    w("            scale = 4.0 / big if big > 4.0 else 1.0")
+    for u in range(4):
+        w(f"            x{u} -= scale * rhs[{u}]")
+    w("            ln_i -= scale * rhs[4]")
+    w("            aw = new_aw")
+    w("        out_ok[row] = converged")
+    w("        out_res[row] = worst")
+    w("        out_it[row] = it")
+    return "\n".join(line for line in out if line != "")
