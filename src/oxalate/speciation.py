@@ -476,6 +476,8 @@ def speciate(
             out_m[sl], out_lg[sl], out_i[sl], out_aw[sl], out_ph[sl], out_res[sl], out_it[sl],
             out_ok[sl], out_tot[sl], offset[sl],
         )  # fmt: skip
+    if balance_component is not None:  # an adjusted total is unknown where the row failed
+        out_tot[~out_ok, balance_component] = np.nan
     warn_if_outside(model_name, out_i[out_ok], stacklevel=2)
     # Saturation of the phases, from the converged activities.
     comp_cols = [cs.index(cs.species[k]) for k in range(_NC)]  # the component species

@@ -194,7 +194,9 @@ def _check_values(
     index = np.argwhere(bad)
     first = [tuple(int(i) for i in row) for row in index[:5]]
     shown = ", ".join(
-        f"index {i[0] if len(i) == 1 else i}: {values[i]!r}" if i else f"{values[()]!r}"
+        f"index {i[0] if len(i) == 1 else i}: {float(values[i])!r}"
+        if i
+        else f"{float(values[()])!r}"
         for i in first
     )
     reason = "negative, NaN or infinite" if allow_zero else "not positive and finite"
