@@ -246,6 +246,13 @@ class ConstantSet:
         Formation enthalpy. [kJ/mol]
     sources : tuple of str
     solids : Mapping of str to Solid
+
+    Examples
+    --------
+    >>> from oxalate.database import constant_set
+    >>> cs = constant_set("default")
+    >>> cs.species[cs.index("CaOx")], float(cs.log_k25[cs.index("CaOx")])
+    ('CaC2O4', 3.19)
     """
 
     name: str
@@ -468,6 +475,14 @@ def resolve_constants(constants: Any) -> ConstantSet:
 
     Accepts a set name, a :class:`ConstantSet`, or a mapping of phase to
     solubility product (applied over ``"default"``).
+
+    Examples
+    --------
+    >>> from oxalate.database import resolve_constants
+    >>> resolve_constants("nist46").name
+    'nist46'
+    >>> resolve_constants({"COM": 2.6e-9}).solid("COM").k25
+    2.6e-09
     """
     if isinstance(constants, ConstantSet):
         return constants

@@ -193,6 +193,17 @@ class Speciation:
         Largest relative mass-balance (or charge) residual per row. [-]
     iterations : numpy.ndarray of int
         Newton iterations per row.
+
+    Examples
+    --------
+    >>> import oxalate
+    >>> r = oxalate.speciate(oxalate.Solution(calcium="2 mmol/kg", oxalate="0.2 mmol/kg",
+    ...                                       sodium="0.4 mmol/kg", pH=7.0))
+    >>> r.molality.shape == (len(r.species),)
+    True
+    >>> si = float(r.saturation_index["COM"])
+    >>> abs(float(r.supersaturation["COM"]) - 10**si) < 1e-12
+    True
     """
 
     species: tuple[str, ...]
