@@ -38,24 +38,14 @@ from typing import Any
 
 import numpy as np
 
+# the same urine-like rows as the speciation benchmark (this folder is on sys.path when
+# a script here runs)
+from bench_speciation import urine_rows
+
 import oxalate
 from oxalate.phreeqc import run as phreeqc_run
 from oxalate.phreeqc import run_input, solutions_input
 from oxalate.precipitation import precipitate, threshold
-
-
-def urine_rows(n: int, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Urine-like totals [mol/kg] and pH (the ranges of bench_speciation.py)."""
-    rng = np.random.default_rng(seed)
-
-    def u(lo: float, hi: float) -> np.ndarray:
-        return rng.uniform(lo, hi, n) * 1e-3
-
-    totals = {
-        "Ca": u(2, 8), "Mg": u(2, 5), "Na": u(100, 200), "K": u(40, 80), "Cl": u(100, 200),
-        "Ox": u(0.1, 0.6), "Cit": u(1, 4), "PO4": u(10, 30), "SO4": u(10, 20),
-    }  # fmt: skip
-    return totals, rng.uniform(5.0, 7.0, n)
 
 
 def plasma_rows(n: int, seed: int = 1) -> tuple[dict[str, np.ndarray], np.ndarray]:

@@ -89,7 +89,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -1341,6 +1341,34 @@ def _search_total(
     )
 
 
+class _Search(NamedTuple):
+    """What threshold(), dilution_for() and titrate() set up alike."""
+
+    solution: Solution
+    goal: FloatArray
+    trial: _Trial
+    valid: BoolArray
+    reason: npt.NDArray[np.object_]
+    phase_key: str
+    model_name: str
+    constants: ConstantSet
+
+
+def _search_setup(
+    solution: Solution, constants: Any, phase: str, activity_model: str, ph_mode: Any, target: Any
+) -> _Search:
+    """Resolve the common arguments and speciate the starting solutions once."""
+    cs = resolve_constants(constants)
+    phase_key = canonical_phase(phase, tuple(cs.solids))
+    model_name = check_model(activity_model)
+    mode = _resolve_mode(ph_mode, solution)
+    solution, goal = _with_target(solution, target)
+    trial = _Trial(solution, mode, phase_key, {"activity_model": model_name, "constants": cs})
+    reason = np.full(solution.size, _OK, dtype=object)
+    reason[~trial.valid] = _R_INPUT
+    return _Search(solution, goal, trial, trial.valid, reason, phase_key, model_name, cs)
+
+
 @dataclass(frozen=True)
 class Threshold:
     """The result of :func:`threshold`; every array has the batch's shape.
@@ -1544,19 +1572,13 @@ def threshold(
     solution = _check_solution(solution)
     _check_search(tolerance, max_iterations)
     add = _Addition.make(vary, counter_ion)
-    cs = resolve_constants(constants)
-    phase_key = canonical_phase(phase, tuple(cs.solids))
-    model_name = check_model(activity_model)
-    mode = _resolve_mode(ph_mode, solution)
-    solution, goal = _with_target(solution, target)
+    solution, goal, trial, valid, reason, phase_key, model_name, _ = _search_setup(
+        solution, constants, phase, activity_model, ph_mode, target
+    )
     shape = solution.shape
     n = solution.size
     log_goal = np.log10(goal)
-    trial = _Trial(solution, mode, phase_key, {"activity_model": model_name, "constants": cs})
     c0 = trial.total[:, add.c_idx]
-    reason = np.full(n, _OK, dtype=object)
-    valid = trial.valid
-    reason[~valid] = _R_INPUT
     rows = np.flatnonzero(valid)
     x = np.full(n, np.nan)
     f = np.full(n, np.nan)
@@ -1688,18 +1710,12 @@ def dilution_for(
     """
     solution = _check_solution(solution)
     _check_search(tolerance, max_iterations)
-    cs = resolve_constants(constants)
-    phase_key = canonical_phase(phase, tuple(cs.solids))
-    model_name = check_model(activity_model)
-    mode = _resolve_mode(ph_mode, solution)
-    solution, goal = _with_target(solution, target)
+    solution, goal, trial, valid, reason, phase_key, model_name, cs = _search_setup(
+        solution, constants, phase, activity_model, ph_mode, target
+    )
     shape = solution.shape
     n = solution.size
     log_goal = np.log10(goal)
-    trial = _Trial(solution, mode, phase_key, {"activity_model": model_name, "constants": cs})
-    reason = np.full(n, _OK, dtype=object)
-    valid = trial.valid
-    reason[~valid] = _R_INPUT
     f0 = trial.si0 - log_goal
     below = valid & (f0 <= tolerance)
     rows = np.flatnonzero(valid & ~below)
@@ -1970,19 +1986,12 @@ def titrate(
     if not (math.isfinite(dx) and dx > 0):
         raise ValueError(f"step={step!s} must be positive")
     add = _Addition.make(component, counter_ion)
-    cs = resolve_constants(constants)
-    phase_key = canonical_phase(phase, tuple(cs.solids))
-    model_name = check_model(activity_model)
-    mode = _resolve_mode(ph_mode, solution)
-    solution, goal = _with_target(solution, target)
+    solution, goal, trial, valid, reason, phase_key, _, _ = _search_setup(
+        solution, constants, phase, activity_model, ph_mode, target
+    )
     shape = solution.shape
     n = solution.size
     log_goal = np.log10(goal)
-    kwargs: dict[str, Any] = {"activity_model": model_name, "constants": cs}
-    trial = _Trial(solution, mode, phase_key, kwargs)
-    valid = trial.valid
-    reason = np.full(n, _OK, dtype=object)
-    reason[~valid] = _R_INPUT
     # the whole series as one batch of n * (n_steps + 1) rows
     added = dx * np.arange(n_steps + 1)
     rows = np.repeat(np.arange(n), n_steps + 1)
