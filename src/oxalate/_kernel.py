@@ -41,7 +41,6 @@ import numpy as np
 from ._codegen import kernel_source, species_shapes
 
 _LN10 = math.log(10.0)
-RATIO_SWEEPS = 1  # EQUIL2-style scaling steps before Newton (measured: 1 is best)
 
 
 @numba.njit(cache=True, error_model="numpy")  # 1/0 gives inf (row flagged), never raises
@@ -81,7 +80,8 @@ import math
 import numba
 import numpy as np
 
-from oxalate._kernel import RATIO_SWEEPS, _solve5 as solve5
+from oxalate._kernel import _solve5 as solve5
+from oxalate.speciation import _RATIO_SWEEPS as RATIO_SWEEPS
 
 LN10 = math.log(10.0)
 

@@ -63,7 +63,7 @@ _H = COMPONENTS.index("H")
 _WATER_SLOPE = 0.017
 _STEP_LIMIT = 4.0  # largest change of ln m (or ln I) per Newton step
 _M_CAP = 1e3  # species molalities are capped at 1e3 mol/kg while iterating
-_RATIO_SWEEPS = 1  # EQUIL2-style scaling steps before Newton, as in oxalate._kernel
+_RATIO_SWEEPS = 1  # EQUIL2-style scaling steps before Newton (measured: 1 is best)
 _METALS = (0, 1, 2, 3)  # Ca, Mg, Na, K: the Newton unknowns; ligands are solved in closed form
 _MODELS_IN_SPECIATION = (
     "davies",
@@ -85,7 +85,6 @@ class _Model:
     nu_w: FloatArray  # (S,)
     z: FloatArray  # (S,)
     z2: FloatArray
-    pair: FloatArray  # (S, C*C) nu_c nu_k, flattened
     size: FloatArray  # ion size [Å] where a WATEQ form applies, else nan (Davies fallback)
     bdot: FloatArray
     model: str
@@ -112,7 +111,6 @@ def _model(constants: ConstantSet, model: str) -> _Model:
         nu_w=np.asarray(constants.water),
         z=np.asarray(constants.charge),
         z2=np.asarray(constants.charge) ** 2,
-        pair=np.ascontiguousarray((nu[:, :, None] * nu[:, None, :]).reshape(len(nu), -1)),
         size=size,
         bdot=bdot,
         model=model,
@@ -225,6 +223,8 @@ class Speciation:
     # log10 gamma is stored per column of _lg_source; _lg_columns maps each species
     # to its column (its z^2 class when gamma depends on the charge only).
     _lg_source: FloatArray = field(repr=False, default_factory=lambda: np.zeros(0))
+    # the constant set's stoichiometry (species x components), for fraction()
+    _stoichiometry: FloatArray = field(repr=False, default_factory=lambda: np.zeros((0, 0)))
     _lg_columns: npt.NDArray[np.intp] = field(
         repr=False, default_factory=lambda: np.zeros(0, dtype=np.intp)
     )
@@ -294,7 +294,7 @@ class Speciation:
         total = self.totals[key]
         out = {}
         for j, name in enumerate(self.species):
-            nu = _STOICH_CACHE[self.constants][j, c]
+            nu = self._stoichiometry[j, c]
             if nu:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     out[name] = _squeeze(nu * self.molality[..., j] / total)
@@ -324,9 +324,6 @@ class Speciation:
         for j, name in enumerate(self.species):
             flat[f"m_{name}"] = np.ravel(self.molality[..., j])
         return pd.DataFrame(flat)
-
-
-_STOICH_CACHE: dict[str, FloatArray] = {}
 
 
 def _squeeze(x: Any) -> Any:  # a 0-d array becomes a numpy scalar
@@ -425,7 +422,6 @@ def speciate(
     model_name = check_model(activity_model)
     cs = resolve_constants(constants)
     model = _model(cs, model_name)
-    _STOICH_CACHE.setdefault(cs.name, cs.stoichiometry)
     balance_component: int | None = None
     solve_ph = solution.pH is None
     if charge_balance is not None:
@@ -519,6 +515,7 @@ def speciate(
         molality=out_m.reshape(*shape, n_species),
         _lg_source=out_lg.reshape(*shape, out_lg.shape[1]),
         _lg_columns=lg_columns,
+        _stoichiometry=cs.stoichiometry,
         ionic_strength=_squeeze(out_i.reshape(shape)),
         water_activity=_squeeze(out_aw.reshape(shape)),
         pH=_squeeze(out_ph.reshape(shape)),
