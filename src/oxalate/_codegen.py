@@ -15,6 +15,7 @@ compiled kernel.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -295,3 +296,214 @@ def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
     w("        out_res[row] = worst")
     w("        out_it[row] = it")
     return "\n".join(line for line in out if line != "")
+
+
+# --------------------------------------------------------------------------------------------
+# The reaction kernel: one evaluation of the speciation equations with their derivatives,
+# for the Newton of oxalate._reaction (precipitation and thresholds, pH fixed or solved).
+# --------------------------------------------------------------------------------------------
+
+# slots of the scalar output ``sc`` of evaluate_*
+SC_IONIC, SC_CHARGE, SC_SCALE, SC_MSUM, SC_OH, SC_LG0, SC_LG1, SC_DLG1 = range(4, 12)
+SC_ML = 12  # free molality of ligand c (c = 4..9) at SC_ML + c - 4
+SC_SIZE = SC_ML + 6
+
+
+def _term(coef: float, *factors: str) -> str:
+    """``coef * f1 * f2``, without a factor of 1."""
+    if coef == 1.0:
+        return " * ".join(factors)
+    return " * ".join([repr(float(coef)), *factors])
+
+
+def reaction_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
+    """Python source of ``fill_kh``, ``evaluate_fixed`` and ``evaluate_closed``.
+
+    ``fill_kh(kt, pres, ah, kh)``: K(T) a(H⁺)^ν_H of every species, zero where a
+    component is absent (``pres[c] == 0``).
+
+    ``evaluate_X(kh, aw, a, x, ln_i, tl, m, jb, jt, el, sc)``: with ln m of the
+    four metals ``x[0:4]``, ln I, a_w, Davies' A and the totals ``tl`` (per kg
+    of water; the ligands' are used), every ligand's free molality in closed
+    form, then
+
+    * ``m``: every species' molality;
+    * ``sc``: the metal sums Σ ν m (0-3), I, Σ z m, ½ Σ |z| m, Σ m, Σ ν_w m,
+      log γ of the neutral and the z² = 1 classes, d log γ₁ / d ln I, and the
+      ligands' free molalities (slots ``SC_*``);
+    * ``jb[r, k]``: derivative of the row sum r (metal 0-3, I (4), charge
+      (5)) with respect to unknown k (ln m of metal 0-3, ln I (4), ln a_H
+      (5)), every ligand following its closed form;
+    * ``jt[r, L]``: derivative of row sum r with respect to the total of
+      ligand L + 4;
+    * ``el[L, k]``: d ln m_L / d unknown k, and ``el[L, 6]`` d ln m_L / d T_L.
+
+    ``evaluate_fixed`` leaves out the charge row and the ln a_H column.
+    """
+    parts = [_fill_kh_source(shapes), _evaluate_source(shapes, n_components, closed=False),
+             _evaluate_source(shapes, n_components, closed=True)]  # fmt: skip
+    return "\n\n\n".join(parts)
+
+
+def _fill_kh_source(shapes: list[SpeciesShape]) -> str:
+    out: list[str] = []
+    w = out.append
+    w("@numba.njit(cache=True, error_model='numpy')")
+    w("def fill_kh(kt, pres, ah, kh):")
+    w("    iah = 1.0 / ah")
+    for s in shapes:
+        factors = [f"kt[{s.index}]"]
+        if s.nu_h > 0:
+            factors.append(_power("ah", s.nu_h))
+        elif s.nu_h < 0:
+            factors.append(_power("iah", -s.nu_h))
+        if s.metal >= 0:
+            factors.append(f"pres[{s.metal}]")
+        if s.ligand >= 0:
+            factors.append(f"pres[{s.ligand}]")
+        w(f"    kh[{s.index}] = {' * '.join(factors)}")
+    return "\n".join(out)
+
+
+def _evaluate_source(shapes: list[SpeciesShape], n_components: int, closed: bool) -> str:
+    ns = len(shapes)
+    z2c = [next(s.z2 for s in shapes if s.index == c) for c in range(n_components)]
+    out: list[str] = []
+    w = out.append
+    name = "evaluate_closed" if closed else "evaluate_fixed"
+    w("@numba.njit(cache=True, error_model='numpy')")
+    w(f"def {name}(kh, aw, a, x, ln_i, tl, m, jb, jt, el, sc):")
+    w("    ii = math.exp(ln_i)")
+    w("    s = math.sqrt(ii)")
+    w("    f = s / (1.0 + s) - 0.3 * ii")
+    w("    df = 0.5 * s / ((1.0 + s) * (1.0 + s)) - 0.3 * ii")
+    w("    lg0 = 0.1 * ii")
+    w("    lg1 = -a * f")
+    w("    ig0 = math.exp(-LN10 * lg0)")
+    w("    ig1 = math.exp(-LN10 * lg1)")
+    w("    ig4 = ig1 * ig1 * ig1 * ig1")
+    w("    ig9 = ig4 * ig4 * ig1")
+    for c in range(n_components):
+        gamma = f"(1.0 / ig{z2c[c]})"
+        w(f"    a{c} = math.exp(x[{c}]) * {gamma}" if c < 4 else f"    a{c} = {gamma}")
+    alpha: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
+    beta: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
+    for s in shapes:
+        factors = [f"kh[{s.index}]", f"ig{s.z2}"]
+        if s.nu_w:
+            factors.append(_power("aw", s.nu_w))
+        if s.metal >= 0:
+            factors.append(_power(f"a{s.metal}", s.metal_nu))
+        if s.ligand >= 0:
+            factors.append(_power(f"a{s.ligand}", s.ligand_nu))
+            (alpha if s.ligand_nu == 1 else beta)[s.ligand].append(f"c{s.index}")
+        w(f"    c{s.index} = {' * '.join(factors)}")
+    for c in range(4, n_components):
+        w(f"    T{c} = tl[{c}]")
+        w(f"    al{c} = {_sum(alpha[c])}")
+        w(f"    be{c} = {_sum(beta[c])}")
+        root = f"math.sqrt(al{c} * al{c} + 8.0 * be{c} * T{c})"
+        w(f"    ml{c} = 2.0 * T{c} / (al{c} + {root}) if T{c} > 0.0 else 0.0")
+        w(f"    sc[{SC_ML + c - 4}] = ml{c}")
+    for s in shapes:
+        mol = f"c{s.index}"
+        if s.ligand >= 0:
+            mol += " * " + _power(f"ml{s.ligand}", s.ligand_nu)
+        w(f"    m{s.index} = min({mol}, 1e3)")
+        w(f"    m[{s.index}] = m{s.index}")
+    for u in range(4):
+        terms = [_scaled(s.metal_nu, f"m{s.index}") for s in shapes if s.metal == u]
+        w(f"    sc[{u}] = {_sum(terms)}")
+    w(f"    sc[{SC_IONIC}] = 0.5 * ({_sum([f'{s.z2} * m{s.index}' for s in shapes if s.z2])})")
+    if closed:
+        z = {s.index: _charge(s, shapes) for s in shapes}
+        charge = [_term(z[s.index], f"m{s.index}") for s in shapes if z[s.index]]
+        w(f"    sc[{SC_CHARGE}] = {_sum(charge)}")
+        absz = [_term(abs(z[s.index]), f"m{s.index}") for s in shapes if z[s.index]]
+        w(f"    sc[{SC_SCALE}] = 0.5 * ({_sum(absz)})")
+    w(f"    sc[{SC_MSUM}] = {_sum([f'm{s.index}' for s in shapes])}")
+    w(f"    sc[{SC_OH}] = {_sum([_term(s.nu_w, f'm{s.index}') for s in shapes if s.nu_w])}")
+    w(f"    sc[{SC_LG0}] = lg0")
+    w(f"    sc[{SC_LG1}] = lg1")
+    w(f"    sc[{SC_DLG1}] = -a * df")
+    # d ln c_j / d ln I
+    w("    gg = -LN10 * a * df")
+    w("    nn = LN10 * 0.1 * ii")
+    for s in shapes:
+        s_sum = (s.metal_nu * z2c[s.metal] if s.metal >= 0 else 0) + (
+            s.ligand_nu * z2c[s.ligand] if s.ligand >= 0 else 0
+        )
+        if s.z2:
+            coef = s_sum - s.z2
+            w(f"    g{s.index} = {float(coef)} * gg" if coef else f"    g{s.index} = 0.0")
+        else:
+            w(f"    g{s.index} = {float(s_sum)} * gg - nn")
+    n_rows = 6 if closed else 5
+    n_cols = 6 if closed else 5
+    z_of = {s.index: _charge(s, shapes) for s in shapes}
+
+    def weight(r: int, s: SpeciesShape) -> float:
+        if r < 4:
+            return float(s.metal_nu) if s.metal == r else 0.0
+        if r == 4:
+            return 0.5 * s.z2
+        return float(z_of[s.index])
+
+    def direct(k: int, s: SpeciesShape) -> tuple[float, str]:
+        """The direct part of d ln c_j / d unknown k: a number, or a number times g_j."""
+        if k < 4:
+            return (float(s.metal_nu) if s.metal == k else 0.0), ""
+        if k == 4:
+            return 1.0, f"g{s.index}"
+        return float(s.nu_h), ""
+
+    # ligand responses: e_L_k = -(sum over L's species of nu_L m_j dir_jk) / Q_L
+    for c in range(4, n_components):
+        members = [s for s in shapes if s.ligand == c]
+        w(f"    q{c} = {_sum([_term(s.ligand_nu**2, f'm{s.index}') for s in members])}")
+        w(f"    iq{c} = -1.0 / q{c} if q{c} > 0.0 else 0.0")
+        for k in range(n_cols):
+            terms = []
+            for s in members:
+                d_coef, g = direct(k, s)
+                if d_coef:
+                    terms.append(_term(d_coef * s.ligand_nu, f"m{s.index}", *([g] if g else [])))
+            w(f"    e{c}_{k} = ({_sum(terms)}) * iq{c}")
+            w(f"    el[{c - 4}, {k}] = e{c}_{k}")
+        w(f"    el[{c - 4}, 6] = -iq{c}")
+    for r in range(n_rows):
+        for c in range(4, n_components):
+            terms = [
+                _term(weight(r, s) * s.ligand_nu, f"m{s.index}")
+                for s in shapes
+                if s.ligand == c and weight(r, s)
+            ]
+            w(f"    w{r}_{c} = {_sum(terms)}")
+            w(f"    jt[{r}, {c - 4}] = -w{r}_{c} * iq{c}")
+        for k in range(n_cols):
+            terms = []
+            for s in shapes:
+                wr = weight(r, s)
+                d_coef, g = direct(k, s)
+                if wr and d_coef:
+                    terms.append(_term(wr * d_coef, f"m{s.index}", *([g] if g else [])))
+            terms += [f"w{r}_{c} * e{c}_{k}" for c in range(4, n_components)]
+            w(f"    jb[{r}, {k}] = {_sum(terms)}")
+    del ns
+    return "\n".join(out)
+
+
+def _charge(s: SpeciesShape, shapes: list[SpeciesShape]) -> int:
+    """Charge of a species: its metal's (positive) and ligand's (negative), and its H⁺."""
+    z = s.nu_h
+    if s.metal >= 0:
+        z += s.metal_nu * _component_charge(s.metal, shapes)
+    if s.ligand >= 0:
+        z -= s.ligand_nu * _component_charge(s.ligand, shapes)
+    return z
+
+
+def _component_charge(c: int, shapes: list[SpeciesShape]) -> int:
+    """|z| of component c, from its own species' z²."""
+    z2: int = next(s.z2 for s in shapes if s.index == c)
+    return math.isqrt(z2)

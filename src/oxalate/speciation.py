@@ -486,6 +486,36 @@ def speciate(
     if balance_component is not None:  # an adjusted total is unknown where the row failed
         out_tot[~out_ok, balance_component] = np.nan
     warn_if_outside(model_name, out_i[out_ok], stacklevel=2)
+    return _assemble(
+        cs, model_name, shape, totals, t, out_m, out_lg, lg_columns, out_i, out_aw, out_ph,
+        out_tot, out_ok, out_res, out_it,
+    )  # fmt: skip
+
+
+def _assemble(
+    cs: ConstantSet,
+    model_name: str,
+    shape: tuple[int, ...],
+    totals: FloatArray,
+    t: FloatArray,
+    out_m: FloatArray,
+    out_lg: FloatArray,
+    lg_columns: npt.NDArray[np.intp],
+    out_i: FloatArray,
+    out_aw: FloatArray,
+    out_ph: FloatArray,
+    out_tot: FloatArray,
+    out_ok: BoolArray,
+    out_res: FloatArray,
+    out_it: npt.NDArray[np.int64],
+) -> Speciation:
+    """The Speciation of solved rows (flattened to N), with the phases' SI and Ω.
+
+    ``out_lg`` holds log γ by z² class (``lg_columns`` = z² of each species)
+    or per species (``lg_columns`` = arange); ``totals`` the totals the
+    phases' presence is judged by.
+    """
+    n_species = len(cs.species)
     # Saturation of the phases, from the converged activities.
     comp_cols = [cs.index(cs.species[k]) for k in range(_NC)]  # the component species
     with np.errstate(divide="ignore"):
