@@ -1675,6 +1675,104 @@ def _solution_at(
     return sol, omega, ionic
 
 
+def _threshold_compiled(
+    kernel: Any,
+    solution: Solution,
+    add: _Addition,
+    goal: FloatArray,
+    phase_key: str,
+    closed: bool,
+    model: _Model,
+    model_name: str,
+    tolerance: float,
+    max_iterations: int,
+    counter_ion: str | None,
+) -> Threshold:
+    """:func:`threshold` by the compiled kernel; rows it does not converge by numpy."""
+    cs = model.constants
+    shape = solution.shape
+    n = solution.size
+    total0 = np.stack([np.ravel(solution.totals[c]) for c in COMPONENTS[:_NC]], axis=1)
+    total0 = np.ascontiguousarray(total0, dtype=np.float64)
+    t = np.ravel(solution.temperature).astype(np.float64)
+    assert solution.pH is not None
+    ph0 = np.ravel(solution.pH).astype(np.float64)
+    valid = np.all(np.isfinite(total0), axis=1) & np.isfinite(t) & np.isfinite(ph0)
+    m, lg, ionic, aw, ok0, _, _ = _initial_speciation(model, total0, t, ph0)
+    solid = cs.solids[phase_key]
+    ratio = np.zeros(_NC)
+    ratio[add.c_idx] = 1.0
+    if add.k_idx >= 0:
+        ratio[add.k_idx] = add.ratio
+    z_q = add.z if add.k_idx < 0 else 0.0
+    lower = np.full(n, math.log(1e-12))
+    if add.k_idx >= 0:  # the counter-ion's total cannot become negative
+        floor = total0[:, add.c_idx] - total0[:, add.k_idx] / add.ratio
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower = np.where(floor > 0, np.maximum(lower, np.log(floor) + 1e-9), lower)
+    a_ref, a_slope = _debye_huckel_a_line(t)
+    log_total = np.empty(n)
+    log_ah = np.empty(n)
+    si = np.empty(n)
+    ok = np.empty(n, dtype=bool)
+    its = np.empty(n, dtype=np.int64)
+    kernel.threshold_rows(
+        np.asarray(cs.log_k25, dtype=np.float64), np.asarray(cs.delta_h, dtype=np.float64),
+        model.z, t, a_ref, a_slope, total0, -ph0, ok0, m, lg, ionic, aw, ratio, float(z_q),
+        int(add.c_idx), lower, np.delete(np.asarray(solid.stoichiometry), _H)[None, :],
+        np.array([solid.stoichiometry[_H]], dtype=np.float64),
+        np.array([solid.water], dtype=np.float64), solid.log_k(t).reshape(n, 1),
+        np.log10(goal), np.ascontiguousarray(model.z2[:_NC]), closed, float(tolerance),
+        int(max_iterations), log_total, log_ah, si, ok, its,
+    )  # fmt: skip
+    total = np.where(ok, np.exp(log_total), np.nan)
+    final_tot = total0 + ratio * (total - total0[:, add.c_idx])[:, None]
+    ph = np.where(ok, -log_ah, np.nan) if closed else np.where(ok, ph0, np.nan)
+    omega = np.where(ok, 10.0**si, np.nan)
+    reason = np.full(n, _OK, dtype=object)
+    reason[~valid] = _R_INPUT
+    reason[valid & ~ok0] = _R_SPECIATION
+    redo = np.flatnonzero(ok0 & ~ok)  # left to the numpy search
+    if redo.size:
+        sub = threshold(
+            _new_solution(
+                {c: total0[redo, i] for i, c in enumerate(COMPONENTS[:_NC])}, ph0[redo], t[redo]
+            ),
+            add.key, goal[redo], phase_key, counter_ion=counter_ion,
+            ph_mode="closed" if closed else "fixed", activity_model=model_name, constants=cs,
+            tolerance=tolerance, max_iterations=max_iterations, engine="numpy",
+        )  # fmt: skip
+        total[redo] = np.ravel(sub.molality)
+        final_tot[redo] = np.stack(
+            [np.ravel(sub.solution.totals[c]) for c in COMPONENTS[:_NC]], axis=1
+        )
+        assert sub.solution.pH is not None
+        ph[redo] = np.ravel(sub.solution.pH)
+        omega[redo] = np.ravel(sub.supersaturation)
+        ok[redo] = np.ravel(sub.converged)
+        reason[redo] = np.ravel(sub.reason)
+        its[redo] = np.ravel(sub.iterations)
+        ionic[redo] = np.nan  # the numpy search warned for these rows itself
+    final_tot[~ok] = np.nan
+    warn_if_outside(model_name, ionic[ok & np.isfinite(ionic)], stacklevel=3)
+    final = _new_solution(
+        {c: final_tot[:, i].reshape(shape) for i, c in enumerate(COMPONENTS[:_NC])},
+        ph.reshape(shape),
+        t.reshape(shape),
+    )
+    return Threshold(
+        component=add.key,
+        total=Quantity(_squeeze(total.reshape(shape)), "mol/kg"),
+        molality=_squeeze(total.reshape(shape)),
+        target=_squeeze(goal.reshape(shape)),
+        supersaturation=_squeeze(omega.reshape(shape)),
+        solution=final,
+        converged=_squeeze(ok.reshape(shape)),
+        reason=_squeeze(reason.reshape(shape)),
+        iterations=_squeeze(its.reshape(shape)),
+    )
+
+
 def threshold(
     solution: Solution,
     vary: str = "oxalate",
@@ -1687,6 +1785,7 @@ def threshold(
     constants: Any = "default",
     tolerance: float = 1e-10,
     max_iterations: int = 60,
+    engine: str = "auto",
 ) -> Threshold:
     """The total of one component at which the supersaturation of a phase reaches a target.
 
@@ -1724,6 +1823,12 @@ def threshold(
     max_iterations : int
         Steps of the search (one speciation each) before a row is declared
         not converged.
+    engine : {"auto", "numpy", "numba"}
+        ``"numba"`` solves the speciation and the total together, row by
+        row, in compiled code (:mod:`oxalate._reaction`; needs numba, the
+        Davies model and a solution with a pH); a row it does not converge
+        is searched again by the numpy solver.  ``"numpy"`` is the batched
+        search below.  ``"auto"`` takes numba where it applies.
 
     Returns
     -------
@@ -1761,6 +1866,18 @@ def threshold(
     solution = _check_solution(solution)
     _check_search(tolerance, max_iterations)
     add = _Addition.make(vary, counter_ion)
+    cs = resolve_constants(constants)
+    model_name = check_model(activity_model)
+    model = _model(cs, model_name)
+    kernel = _reaction_kernel(engine, model, model_name, solution.pH is not None)
+    if kernel is not None:
+        phase_key = canonical_phase(phase, tuple(cs.solids))
+        closed = _resolve_mode(ph_mode, solution) == "closed"
+        solution, goal = _with_target(solution, target)
+        return _threshold_compiled(
+            kernel, solution, add, goal, phase_key, closed, model, model_name, tolerance,
+            max_iterations, counter_ion,
+        )  # fmt: skip
     solution, goal, trial, valid, reason, phase_key, model_name, _ = _search_setup(
         solution, constants, phase, activity_model, ph_mode, target
     )
