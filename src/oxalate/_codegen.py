@@ -84,23 +84,22 @@ def _scaled(k: int, name: str) -> str:
 
 
 def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
-    """Python source of ``solve_rows(log_k25, delta_h, t, totals, log_ah, a_ref, a_slope, ...)``.
+    """Python source of ``solve_block(lo, hi, log_k25, delta_h, t, totals, log_ah, ...)``.
 
-    Same arguments and results as :func:`oxalate._kernel.solve_rows` minus the
-    species tables.
+    Solves rows ``lo`` to ``hi - 1``; the other arguments and the results are
+    those of :func:`oxalate._kernel.solve_rows` minus the species tables.
     """
     ns = len(shapes)
     out: list[str] = []
     w = out.append
-    w("def solve_rows(log_k25, delta_h, t, totals, log_ah, a_ref, a_slope, tol, max_iter,")
-    w("               out_m, out_lg, out_i, out_aw, out_res, out_it, out_ok):")
-    w("    n = totals.shape[0]")
+    w("def solve_block(lo, hi, log_k25, delta_h, t, totals, log_ah, a_ref, a_slope, tol,")
+    w("                max_iter, out_m, out_lg, out_i, out_aw, out_res, out_it, out_ok):")
     w(f"    kt = np.empty({ns})")
     w("    jac = np.empty((5, 5))")
     w("    rhs = np.empty(5)")
     w("    t_last = np.nan")
     w("    vh = 1.0 / (LN10 * 8.31470e-3 * 298.15)")
-    w("    for row in range(n):")
+    w("    for row in range(lo, hi):")
     for c in range(n_components):
         w(f"        T{c} = totals[row, {c}]")
     finite = " and ".join(f"np.isfinite(T{c})" for c in range(n_components))
@@ -322,7 +321,7 @@ def reaction_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
     ``fill_kh(kt, pres, ah, kh)``: K(T) a(H⁺)^ν_H of every species, zero where a
     component is absent (``pres[c] == 0``).
 
-    ``evaluate_X(kh, aw, a, x, ln_i, tl, m, jb, jt, el, sc)``: with ln m of the
+    ``evaluate_X(kh, aw, a, x, ln_i, tl, m, jb, jt, el, sc, derivatives)``: with ln m of the
     four metals ``x[0:4]``, ln I, a_w, Davies' A and the totals ``tl`` (per kg
     of water; the ligands' are used), every ligand's free molality in closed
     form, then
@@ -332,13 +331,14 @@ def reaction_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
       log γ of the neutral and the z² = 1 classes, d log γ₁ / d ln I, and the
       ligands' free molalities (slots ``SC_*``);
     * ``jb[r, k]``: derivative of the row sum r (metal 0-3, I (4), charge
-      (5)) with respect to unknown k (ln m of metal 0-3, ln I (4), ln a_H
+      (5), Σ m (6)) with respect to unknown k (ln m of metal 0-3, ln I (4), ln a_H
       (5)), every ligand following its closed form;
     * ``jt[r, L]``: derivative of row sum r with respect to the total of
       ligand L + 4;
     * ``el[L, k]``: d ln m_L / d unknown k, and ``el[L, 6]`` d ln m_L / d T_L.
 
-    ``evaluate_fixed`` leaves out the charge row and the ln a_H column.
+    ``evaluate_fixed`` leaves out the charge row and the ln a_H column; with
+    ``derivatives`` false only ``m`` and ``sc`` are written.
     """
     parts = [_fill_kh_source(shapes), _evaluate_source(shapes, n_components, closed=False),
              _evaluate_source(shapes, n_components, closed=True)]  # fmt: skip
@@ -366,13 +366,12 @@ def _fill_kh_source(shapes: list[SpeciesShape]) -> str:
 
 
 def _evaluate_source(shapes: list[SpeciesShape], n_components: int, closed: bool) -> str:
-    ns = len(shapes)
     z2c = [next(s.z2 for s in shapes if s.index == c) for c in range(n_components)]
     out: list[str] = []
     w = out.append
     name = "evaluate_closed" if closed else "evaluate_fixed"
     w("@numba.njit(cache=True, error_model='numpy')")
-    w(f"def {name}(kh, aw, a, x, ln_i, tl, m, jb, jt, el, sc):")
+    w(f"def {name}(kh, aw, a, x, ln_i, tl, m, jb, jt, el, sc, derivatives):")
     w("    ii = math.exp(ln_i)")
     w("    s = math.sqrt(ii)")
     w("    f = s / (1.0 + s) - 0.3 * ii")
@@ -426,19 +425,18 @@ def _evaluate_source(shapes: list[SpeciesShape], n_components: int, closed: bool
     w(f"    sc[{SC_LG0}] = lg0")
     w(f"    sc[{SC_LG1}] = lg1")
     w(f"    sc[{SC_DLG1}] = -a * df")
-    # d ln c_j / d ln I
+    w("    if not derivatives:")
+    w("        return")
+    # d ln c_j / d ln I = kg_j gg (ions), kg_j gg - nn (neutral species)
     w("    gg = -LN10 * a * df")
     w("    nn = LN10 * 0.1 * ii")
+    kg = {}
     for s in shapes:
         s_sum = (s.metal_nu * z2c[s.metal] if s.metal >= 0 else 0) + (
             s.ligand_nu * z2c[s.ligand] if s.ligand >= 0 else 0
         )
-        if s.z2:
-            coef = s_sum - s.z2
-            w(f"    g{s.index} = {float(coef)} * gg" if coef else f"    g{s.index} = 0.0")
-        else:
-            w(f"    g{s.index} = {float(s_sum)} * gg - nn")
-    n_rows = 6 if closed else 5
+        kg[s.index] = float(s_sum - s.z2) if s.z2 else float(s_sum)
+    rows = [0, 1, 2, 3, 4, 5, 6] if closed else [0, 1, 2, 3, 4, 6]
     n_cols = 6 if closed else 5
     z_of = {s.index: _charge(s, shapes) for s in shapes}
 
@@ -447,31 +445,34 @@ def _evaluate_source(shapes: list[SpeciesShape], n_components: int, closed: bool
             return float(s.metal_nu) if s.metal == r else 0.0
         if r == 4:
             return 0.5 * s.z2
-        return float(z_of[s.index])
+        if r == 5:
+            return float(z_of[s.index])
+        return 1.0  # r = 6: the sum of all molalities
 
-    def direct(k: int, s: SpeciesShape) -> tuple[float, str]:
-        """The direct part of d ln c_j / d unknown k: a number, or a number times g_j."""
+    def direct_sum(k: int, pairs: list[tuple[float, SpeciesShape]]) -> list[str]:
+        """Terms of sum_j a_j m_j (d ln c_j / d unknown k, direct part) for (a_j, j) pairs."""
         if k < 4:
-            return (float(s.metal_nu) if s.metal == k else 0.0), ""
-        if k == 4:
-            return 1.0, f"g{s.index}"
-        return float(s.nu_h), ""
+            return [_term(a * s.metal_nu, f"m{s.index}") for a, s in pairs if s.metal == k]
+        if k == 5:
+            return [_term(a * s.nu_h, f"m{s.index}") for a, s in pairs if s.nu_h]
+        ions = [_term(a * kg[s.index], f"m{s.index}") for a, s in pairs if kg[s.index]]
+        neutral = [_term(a, f"m{s.index}") for a, s in pairs if not s.z2]
+        out_terms = [f"gg * ({_sum(ions)})"] if ions else []
+        if neutral:
+            out_terms.append(f"-nn * ({_sum(neutral)})")
+        return out_terms
 
     # ligand responses: e_L_k = -(sum over L's species of nu_L m_j dir_jk) / Q_L
     for c in range(4, n_components):
         members = [s for s in shapes if s.ligand == c]
         w(f"    q{c} = {_sum([_term(s.ligand_nu**2, f'm{s.index}') for s in members])}")
         w(f"    iq{c} = -1.0 / q{c} if q{c} > 0.0 else 0.0")
+        pairs = [(float(s.ligand_nu), s) for s in members]
         for k in range(n_cols):
-            terms = []
-            for s in members:
-                d_coef, g = direct(k, s)
-                if d_coef:
-                    terms.append(_term(d_coef * s.ligand_nu, f"m{s.index}", *([g] if g else [])))
-            w(f"    e{c}_{k} = ({_sum(terms)}) * iq{c}")
+            w(f"    e{c}_{k} = ({_sum(direct_sum(k, pairs))}) * iq{c}")
             w(f"    el[{c - 4}, {k}] = e{c}_{k}")
         w(f"    el[{c - 4}, 6] = -iq{c}")
-    for r in range(n_rows):
+    for r in rows:
         for c in range(4, n_components):
             terms = [
                 _term(weight(r, s) * s.ligand_nu, f"m{s.index}")
@@ -480,16 +481,11 @@ def _evaluate_source(shapes: list[SpeciesShape], n_components: int, closed: bool
             ]
             w(f"    w{r}_{c} = {_sum(terms)}")
             w(f"    jt[{r}, {c - 4}] = -w{r}_{c} * iq{c}")
+        pairs = [(weight(r, s), s) for s in shapes if weight(r, s)]
         for k in range(n_cols):
-            terms = []
-            for s in shapes:
-                wr = weight(r, s)
-                d_coef, g = direct(k, s)
-                if wr and d_coef:
-                    terms.append(_term(wr * d_coef, f"m{s.index}", *([g] if g else [])))
+            terms = direct_sum(k, pairs)
             terms += [f"w{r}_{c} * e{c}_{k}" for c in range(4, n_components)]
             w(f"    jb[{r}, {k}] = {_sum(terms)}")
-    del ns
     return "\n".join(out)
 
 

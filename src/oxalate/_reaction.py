@@ -43,7 +43,10 @@ from ._codegen import (
     SC_SIZE,
 )
 
+prange = range  # numba.prange in the generated module
+
 LN10 = math.log(10.0)
+INV_LN10 = 1.0 / LN10
 KEEP = 0.01  # a step leaves at least this share of a component in solution
 STEP_LIMIT = 4.0  # largest change of ln m, ln I per step
 PH_STEP = 0.5 * LN10  # largest change of ln a_H per step (0.5 pH)
@@ -142,7 +145,7 @@ def state_eval(
     water mass W [kg per kg of initial water], and the new log10 a_w and
     Σ ν_w m.
     """  # fmt: skip
-    tl, rem, m, jb, jt, el, sc, si, dt = w
+    tl, rem, m, jb, jt, el, sc, si, dt, dms = w
     law = lag[0]
     oh = lag[1]
     ah = math.exp(x[5])
@@ -174,9 +177,9 @@ def state_eval(
         if pres[c] > 0.0 and not (tl[c] > 0.0):
             return np.inf, np.inf, water, law, oh
     if closed:
-        evaluate_closed(kh, aw, a, x, x[4], tl, m, jb, jt, el, sc)
+        evaluate_closed(kh, aw, a, x, x[4], tl, m, jb, jt, el, sc, jacobian)
     else:
-        evaluate_fixed(kh, aw, a, x, x[4], tl, m, jb, jt, el, sc)
+        evaluate_fixed(kh, aw, a, x, x[4], tl, m, jb, jt, el, sc, jacobian)
     ionic = sc[SC_IONIC]
     lg1 = sc[SC_LG1]
     dlg1 = sc[SC_DLG1]
@@ -185,11 +188,12 @@ def state_eval(
     new_law = math.log10(new_aw)
     worst = abs(new_law - law)
     if kind == 0:
-        worst = max(worst, abs(math.log(wt / (1.0 / mw + new_oh)) - math.log(water)))
+        worst = max(worst, abs(wt / ((1.0 / mw + new_oh) * water) - 1.0))
     for u in range(4):
         if pres[u] > 0.0:
-            f[u] = math.log(sc[u]) - math.log(tl[u])
-            worst = max(worst, abs(sc[u] / tl[u] - 1.0))
+            ratio_u = sc[u] / tl[u]
+            f[u] = math.log(ratio_u)
+            worst = max(worst, abs(ratio_u - 1.0))
         else:
             f[u] = 0.0
     f[4] = x[4] - math.log(ionic)
@@ -202,7 +206,7 @@ def state_eval(
         worst = max(worst, abs(f[5]))
     for p in range(n_p):
         ok_p = True
-        v = nup_h[p] * x[5] / LN10 + nwp[p] * law - log_kp[p]
+        v = nup_h[p] * x[5] * INV_LN10 + nwp[p] * new_law - log_kp[p]
         for c in range(10):
             nu = nup[p, c]
             if nu != 0.0:
@@ -210,7 +214,7 @@ def state_eval(
                     ok_p = False
                     break
                 lm = x[c] if c < 4 else math.log(sc[SC_ML + c - 4])
-                v += nu * (lm / LN10 + z2c[c] * lg1)
+                v += nu * (lm * INV_LN10 + z2c[c] * lg1)
         si[p] = v if ok_p else -np.inf
         if kind == 1 or active[p]:
             f[6 + p] = si[p] - goal[p]
@@ -229,18 +233,24 @@ def state_eval(
         for k in range(nx):
             jac[i, k] = 0.0
     nb = 6 if closed else 5
+    inv_ionic = 1.0 / ionic
+    inv_scale = 1.0 / scale
     for u in range(4):
         if pres[u] > 0.0:
+            inv = 1.0 / sc[u]
             for k in range(nb):
-                jac[u, k] = jb[u, k] / sc[u]
+                jac[u, k] = jb[u, k] * inv
     for k in range(nb):
-        jac[4, k] = -jb[4, k] / ionic
+        jac[4, k] = -jb[4, k] * inv_ionic
     jac[4, 4] += 1.0
     if closed:
         for k in range(6):
-            jac[5, k] = jb[5, k] / scale
+            jac[5, k] = jb[5, k] * inv_scale
     else:
         jac[5, 5] = 1.0
+    # d(sum m)/d x: predicts a_w after a step (a_w lags one evaluation behind)
+    for k in range(nx):
+        dms[k] = jb[6, k] if k < nb else 0.0
     # the Omega rows: d log10 Omega_p
     for p in range(n_p):
         row = 6 + p
@@ -252,25 +262,31 @@ def state_eval(
             if nu == 0.0:
                 continue
             if c < 4:
-                jac[row, c] += nu / LN10
+                jac[row, c] += nu * INV_LN10
             else:
                 for k in range(nb):
-                    jac[row, k] += nu * el[c - 4, k] / LN10
+                    jac[row, k] += nu * el[c - 4, k] * INV_LN10
             jac[row, 4] += nu * z2c[c] * dlg1
         if closed:
-            jac[row, 5] += nup_h[p] / LN10
+            jac[row, 5] += nup_h[p] * INV_LN10
     # the columns of the reaction's unknowns: through the totals T_c
     for j in range(nx - 6):
         col = 6 + j
         if kind == 0:
+            inv_water = 1.0 / water
+            w_share = nwp[j] / wt
             for c in range(10):
-                dt[c] = -nup[j, c] / water + tl[c] * nwp[j] / wt
+                dt[c] = -nup[j, c] * inv_water + tl[c] * w_share
             dnegq = -q0 * nwp[j] / (water * wt)
         else:
             ev = math.exp(x[6])
             for c in range(10):
                 dt[c] = ratio[c] * ev
             dnegq = -z_q * ev
+        v = 0.0
+        for lig in range(6):
+            v += jt[6, lig] * dt[4 + lig]
+        dms[col] = v
         for r in range(6 if closed else 5):
             v = 0.0
             for lig in range(6):
@@ -279,16 +295,22 @@ def state_eval(
                 if pres[r] > 0.0:
                     jac[r, col] = v / sc[r] - dt[r] / tl[r]
             elif r == 4:
-                jac[4, col] = -v / ionic
+                jac[4, col] = -v * inv_ionic
             else:
-                jac[5, col] = (v + dnegq) / scale
+                jac[5, col] = (v + dnegq) * inv_scale
         for p in range(n_p):
             if kind == 0 and not active[p]:
                 continue
             v = 0.0
             for lig in range(6):
                 v += nup[p, 4 + lig] * el[lig, 6] * dt[4 + lig]
-            jac[6 + p, col] += v / LN10
+            jac[6 + p, col] += v * INV_LN10
+    # hydrate water in Omega: log10 a_w of the current molalities, d/dx through sum m
+    for p in range(n_p):
+        if nwp[p] != 0.0 and (kind == 1 or active[p]):
+            coef = -nwp[p] * WATER_SLOPE / (new_aw * LN10)
+            for k in range(nx):
+                jac[6 + p, k] += coef * dms[k]
     # absent metals: identity rows, zero columns
     for u in range(4):
         if pres[u] == 0.0:
@@ -296,6 +318,7 @@ def state_eval(
                 jac[u, i] = 0.0
                 jac[i, u] = 0.0
             jac[u, u] = 1.0
+            dms[u] = 0.0
     return worst, norm, water, new_law, new_oh
 
 
@@ -342,7 +365,7 @@ def newton(
     of what is left in solution, a threshold's ln T at most two decades and
     within [s_lo, 0]) and halved back towards the last point where the sum of
     squared residuals did not fall.  It aims at ``tol`` (the caller's
-    tolerance divided by 1000, so that the results are accurate well beyond
+    tolerance divided by 10, so that the results are accurate well beyond
     what is asked, as the numpy solver's extra step makes them) and, if
     round-off stops it short, accepts the last point where the largest
     residual is within ``accept``.  Returns converged, iterations, the water
@@ -355,12 +378,24 @@ def newton(
     halvings = 0
     worst = np.inf
     water = 1.0
+    cheap = False  # the last step should have converged: try without the Jacobian first
     for it in range(max_iter + 1):
+        if cheap:
+            cheap = False
+            worst, norm, water, new_law, new_oh = state_eval(
+                kind, closed, False, x, nx, n_p, kt, pres, kh, a_ref, a_slope, lag, total0,
+                wtot0, q0, mw, nup, nup_h, nwp, log_kp, goal, active, ratio, z_q, t0v, z2c, w,
+                f, jac,
+            )  # fmt: skip
+            if worst <= tol:
+                return True, it, water, worst
         worst, norm, water, new_law, new_oh = state_eval(
             kind, closed, True, x, nx, n_p, kt, pres, kh, a_ref, a_slope, lag, total0, wtot0,
             q0, mw, nup, nup_h, nwp, log_kp, goal, active, ratio, z_q, t0v, z2c, w, f, jac,
         )  # fmt: skip
         if worst <= tol:
+            return True, it, water, worst
+        if worst <= accept and not (norm < prev_norm):  # round-off: no further to go
             return True, it, water, worst
         if it == max_iter:
             return worst <= accept, it, water, worst
@@ -406,6 +441,7 @@ def newton(
             lim = AMOUNT_STEP / abs(step[6])
         if not np.isfinite(lim):
             return worst <= accept, it, water, worst
+        cheap = lim == 1.0 and worst <= 1e-6  # Newton's next residual ~ worst**2
         for i in range(nx):
             step[i] *= lim
         if kind == 0:
@@ -417,18 +453,22 @@ def newton(
                 step[6] = x[6] - s_lo
             if x[6] - step[6] > 0.0:
                 step[6] = x[6]
+        # a_w at the new point, predicted to first order: it then lags by second order
+        dms = w[9]
+        msum = w[6][SC_MSUM]
         for i in range(nx):
             x[i] -= step[i]
-        lag[0] = new_law
+            msum -= dms[i] * step[i]
+        lag[0] = math.log10(max(1.0 - WATER_SLOPE * msum, 1e-3))
         lag[1] = new_oh
     return False, max_iter, water, worst
 
 
 def workspace(ns: int, n_p: int) -> Any:
-    """Arrays one row's evaluation writes: tl, rem, m, jb, jt, el, sc, si, dt."""
+    """Arrays one row's evaluation writes: tl, rem, m, jb, jt, el, sc, si, dt, dms."""
     return (
-        np.empty(10), np.empty(10), np.empty(ns), np.zeros((6, 6)), np.zeros((6, 6)),
-        np.zeros((6, 7)), np.zeros(SC_SIZE), np.empty(n_p), np.empty(10),
+        np.empty(10), np.empty(10), np.empty(ns), np.zeros((7, 6)), np.zeros((7, 6)),
+        np.zeros((6, 7)), np.zeros(SC_SIZE), np.empty(n_p), np.empty(10), np.zeros(6 + n_p),
     )  # fmt: skip
 
 
@@ -453,10 +493,20 @@ def first_guess(
     """  # fmt: skip
     const = nup_h[p] * h / LN10 + nwp[p] * law - log_kp[p]
     hi = np.inf
+    n_in = 0
+    one_one = True
+    c_a = -1
+    c_b = -1
     for c in range(10):
         nu = nup[p, c]
         if nu != 0.0:
             const += nu * phi0[c]
+            n_in += 1
+            one_one = one_one and nu == 1.0
+            if c_a < 0:
+                c_a = c
+            else:
+                c_b = c
             if nu > 0.0:
                 hi = min(hi, total0[c] / nu)
     if not (hi < np.inf and hi > 0.0):
@@ -464,6 +514,15 @@ def first_guess(
     lo = 0.0
     top = hi
     xi = 0.0
+    if n_in == 2 and one_one:
+        # two components, one of each: (a - xi)(b - xi) = P ignoring W (within ~M_w xi),
+        # in the form without cancellation; Newton below polishes it
+        a = total0[c_a]
+        b = total0[c_b]
+        prod = math.exp(-LN10 * const)
+        if not (a * b > prod):
+            return 0.0
+        xi = 2.0 * (a * b - prod) / ((a + b) + math.sqrt((a - b) * (a - b) + 4.0 * prod))
     for _ in range(80):
         water = 1.0 - mw * nwp[p] * xi
         g = const
@@ -483,7 +542,7 @@ def first_guess(
         new = xi - g / dg if np.isfinite(g) and dg < 0.0 else 0.5 * (lo + hi)
         if not (lo < new < hi):
             new = 0.5 * (lo + hi)
-        if abs(new - xi) <= 1e-12 * top or hi - lo <= 1e-14 * top:
+        if abs(new - xi) <= 1e-9 * top or hi - lo <= 1e-14 * top:
             return new
         xi = new
     return xi
@@ -528,7 +587,9 @@ def store(row: int, w: Any, m: Any, lg: Any, ionic: Any, aw: Any) -> None:
     aw[row] = max(1.0 - WATER_SLOPE * sc[SC_MSUM], 1e-3)
 
 
-def precipitate_rows(
+def precipitate_block(
+    lo: int,
+    hi: int,
     log_k25: Any,
     delta_h: Any,
     z: Any,
@@ -561,7 +622,7 @@ def precipitate_rows(
     out_it: Any,
     out_res: Any,
 ) -> None:
-    """Equilibrium with the phases of ``nup`` for every row (``kind=0`` of :func:`newton`).
+    """Equilibrium with the phases of ``nup`` for rows lo..hi-1 (``kind=0`` of :func:`newton`).
 
     Starts from each row's speciation (``m``, ``lg`` by z², ``ionic``,
     ``aw`` at pH ``-log_ah0``, converged where ``ok0``), which it overwrites
@@ -573,7 +634,6 @@ def precipitate_rows(
     most supersaturated absent one, and solves again, until the set settles
     (at most 3 P + 3 rounds).
     """  # fmt: skip
-    n = total0.shape[0]
     ns = log_k25.shape[0]
     n_p = nup.shape[0]
     nx = 6 + n_p
@@ -593,7 +653,7 @@ def precipitate_rows(
     si0 = np.zeros(n_p)
     w = workspace(ns, n_p)
     t_last = np.nan
-    for row in range(n):
+    for row in range(lo, hi):
         out_ok[row] = False
         out_it[row] = 0
         out_res[row] = np.nan
@@ -666,7 +726,7 @@ def precipitate_rows(
         water = 1.0
         for _round in range(3 * n_p + 3):
             conv, it_n, water, worst = newton(
-                0, closed, x, nx, n_p, 0.0, 1e-3 * tol, max_iter, tol, kt, pr, kh, a_ref[row],
+                0, closed, x, nx, n_p, 0.0, 1e-1 * tol, max_iter, tol, kt, pr, kh, a_ref[row],
                 a_slope[row], lag, total0[row], wtot0, q0, mw, nup, nup_h, nwp, log_kp[row],
                 goal, active, ratio, 0.0, 0.0, z2c, w, f, jac, prev_x, step,
             )  # fmt: skip
@@ -719,7 +779,9 @@ def precipitate_rows(
             out_rem[row, c] = rem[c]
 
 
-def threshold_rows(
+def threshold_block(
+    lo: int,
+    hi: int,
     log_k25: Any,
     delta_h: Any,
     z: Any,
@@ -752,7 +814,7 @@ def threshold_rows(
     out_ok: Any,
     out_it: Any,
 ) -> None:
-    """The total of component ``vary`` where log10 Ω = ``log_goal``, every row (``kind=1``).
+    """The total of component ``vary`` where log10 Ω = ``log_goal``, rows lo..hi-1 (``kind=1``).
 
     The total T_c of every component moves by ``ratio[c]`` (T_vary - T0_vary),
     the charge excess (closed) by ``z_q`` times the same.  Newton on ln
@@ -761,7 +823,6 @@ def threshold_rows(
     the one at the threshold.  Rows where T_vary or a counter-ion's total is
     zero at the start are left (not converged) for the numpy solver.
     """  # fmt: skip
-    n = total0.shape[0]
     ns = log_k25.shape[0]
     nx = 7
     kt = np.empty(ns)
@@ -777,7 +838,7 @@ def threshold_rows(
     pr = np.zeros(10)
     w = workspace(ns, 1)
     t_last = np.nan
-    for row in range(n):
+    for row in range(lo, hi):
         out_ok[row] = False
         out_it[row] = 0
         out_s[row] = np.nan
@@ -801,7 +862,7 @@ def threshold_rows(
         if not closed:
             fill_kh(kt, pr, math.exp(x[5]), kh)
         conv, its, _, _ = newton(
-            1, closed, x, nx, 1, s_lo[row], 1e-3 * tol, max_iter, tol, kt, pr, kh, a_ref[row],
+            1, closed, x, nx, 1, s_lo[row], 1e-1 * tol, max_iter, tol, kt, pr, kh, a_ref[row],
             a_slope[row], lag, total0[row], 1.0, q0, 1.0, nup, nup_h, nwp, log_kp[row],
             goal, active, ratio, z_q, total0[row, vary], z2c, w, f, jac, prev_x, step,
         )  # fmt: skip
@@ -813,3 +874,19 @@ def threshold_rows(
         out_s[row] = x[6]
         out_log_ah[row] = x[5] / LN10
         out_si[row] = w[7][0]
+
+
+def precipitate_rows(n_blocks: int, *args: Any) -> None:  # pragma: no cover - compiled
+    """:func:`precipitate_block` on all rows, split into ``n_blocks`` blocks run in parallel."""
+    n = args[4].shape[0]  # t
+    size = (n + n_blocks - 1) // n_blocks
+    for b in prange(n_blocks):
+        precipitate_block(b * size, min(n, (b + 1) * size), *args)
+
+
+def threshold_rows(n_blocks: int, *args: Any) -> None:  # pragma: no cover - compiled
+    """:func:`threshold_block` on all rows, split into ``n_blocks`` blocks run in parallel."""
+    n = args[3].shape[0]  # t
+    size = (n + n_blocks - 1) // n_blocks
+    for b in prange(n_blocks):
+        threshold_block(b * size, min(n, (b + 1) * size), *args)

@@ -863,7 +863,8 @@ def _precipitate_compiled(
     remaining = np.empty((n, _NC))
     ok = np.empty(n, dtype=bool)
     iterations = np.empty(n, dtype=np.int64)
-    kernel.precipitate_rows(
+    _kernel_module().run_rows(
+        kernel, "precipitate", n,
         np.asarray(cs.log_k25, dtype=np.float64), np.asarray(cs.delta_h, dtype=np.float64),
         model.z, np.ascontiguousarray(model.nu_w, dtype=np.float64), t, a_ref, a_slope,
         total0, -ph0, ok0, m, lg, ionic, aw, nup,
@@ -1716,7 +1717,8 @@ def _threshold_compiled(
     si = np.empty(n)
     ok = np.empty(n, dtype=bool)
     its = np.empty(n, dtype=np.int64)
-    kernel.threshold_rows(
+    _kernel_module().run_rows(
+        kernel, "threshold", n,
         np.asarray(cs.log_k25, dtype=np.float64), np.asarray(cs.delta_h, dtype=np.float64),
         model.z, t, a_ref, a_slope, total0, -ph0, ok0, m, lg, ionic, aw, ratio, float(z_q),
         int(add.c_idx), lower, np.delete(np.asarray(solid.stoichiometry), _H)[None, :],
