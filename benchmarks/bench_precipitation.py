@@ -14,7 +14,12 @@
     ``Whewellite 0 Na2Ox 1``: it adds Na2C2O4 until SI = 0.  oxalate's fixed-pH
     threshold (no counter-ion), the everyday clinical use, is timed too.
 
-Both engines run in the same process, one after the other, after a warm-up
+oxalate runs its default engine, the compiled kernel (numba), twice: on all of numba's
+threads (the default; ``numba.get_num_threads()``, 2 on the project's machine) and on
+one thread, as PHREEQC runs.  Both ratios are printed.  ``--numpy`` times the numpy
+engine too.
+
+Both libraries run in the same process, one after the other, after a warm-up
 call; PHREEQC with its default convergence tolerance (1e-8; the reference runs
 of the tests use 1e-15, at which PHREEQC fails on a few of these rows).
 PHREEQC is timed on at most ``--phreeqc-max`` rows and its rate taken from
@@ -40,7 +45,7 @@ import numpy as np
 
 # the same urine-like rows as the speciation benchmark (this folder is on sys.path when
 # a script here runs)
-from bench_speciation import urine_rows
+from bench_speciation import threads, urine_rows
 
 import oxalate
 from oxalate.phreeqc import run as phreeqc_run
@@ -97,12 +102,27 @@ def subset(totals: dict[str, np.ndarray], ph: np.ndarray, m: int) -> tuple[Any, 
     return {k: v[:m] for k, v in totals.items()}, ph[:m]
 
 
-def bench_precipitate(n: int, pq_max: int, repeats: int) -> list[tuple[Any, ...]]:
+def time_ours(fn: Callable[[], Any], repeats: int, engines: list[str]) -> dict[str, float]:
+    """Seconds of ``fn`` (best of ``repeats``) per setting: 'all' threads, '1' thread, 'numpy'."""
+    out = {}
+    for setting in engines:
+        with threads(1 if setting == "1" else None):
+            out[setting] = best_of(lambda s=setting: fn(s), repeats)[0]  # type: ignore[call-arg]
+    return out
+
+
+def bench_precipitate(n: int, pq_max: int, repeats: int, engines: list[str]) -> list[Any]:
     totals, ph = urine_rows(n)
     s = solution(totals, ph)
     rows = []
     for mode in ("closed", "fixed"):
-        t_ox, res = best_of(lambda mode=mode: precipitate(s, ph_mode=mode), repeats)
+
+        def ours(setting: str, mode: str = mode) -> Any:
+            engine = "numpy" if setting == "numpy" else "auto"
+            return precipitate(s, ph_mode=mode, engine=engine)
+
+        times = time_ours(ours, repeats, engines)  # type: ignore[arg-type]
+        res = ours("all")
         m = min(n, pq_max)
         tot_m, ph_m = subset(totals, ph, m)
         t_pq, out = best_of(
@@ -112,25 +132,32 @@ def bench_precipitate(n: int, pq_max: int, repeats: int) -> list[tuple[Any, ...]
             ),
             1,
         )  # fmt: skip
-        ours = np.asarray(res.amount["COM"])[:m]
-        diff = np.max(np.abs(ours / out["precipitated_COM"] - 1))
-        rows.append((f"precipitate ({mode})", n, n / t_ox, m / t_pq, diff, res.converged.mean()))
+        diff = np.max(np.abs(np.asarray(res.amount["COM"])[:m] / out["precipitated_COM"] - 1))
+        rows.append((f"precipitate ({mode})", n, times, m / t_pq, diff, res.converged.mean()))
     return rows
 
 
-def bench_threshold(n: int, pq_max: int, repeats: int) -> list[tuple[Any, ...]]:
+def bench_threshold(n: int, pq_max: int, repeats: int, engines: list[str]) -> list[Any]:
     totals, ph = plasma_rows(n)
     s = solution(totals, ph)
-    t_ox, res = best_of(
-        lambda: threshold(s, "oxalate", counter_ion="sodium", ph_mode="closed"), repeats
-    )
+
+    def closed(setting: str) -> Any:
+        engine = "numpy" if setting == "numpy" else "auto"
+        return threshold(s, "oxalate", counter_ion="sodium", ph_mode="closed", engine=engine)
+
+    def fixed(setting: str) -> Any:
+        return threshold(s, "oxalate", engine="numpy" if setting == "numpy" else "auto")
+
+    times = time_ours(closed, repeats, engines)  # type: ignore[arg-type]
+    res = closed("all")
     m = min(n, pq_max)
     tot_m, ph_m = subset(totals, ph, m)
     t_pq, theirs = best_of(lambda: phreeqc_threshold(tot_m, ph_m), 1)
     diff = np.max(np.abs(np.asarray(res.molality)[:m] / theirs - 1))
-    rows = [("threshold (closed, Na2C2O4)", n, n / t_ox, m / t_pq, diff, res.converged.mean())]
-    t_fix, res_fix = best_of(lambda: threshold(s, "oxalate"), repeats)
-    rows.append(("threshold (fixed pH)", n, n / t_fix, np.nan, np.nan, res_fix.converged.mean()))
+    rows = [("threshold (closed, Na2C2O4)", n, times, m / t_pq, diff, res.converged.mean())]
+    times_f = time_ours(fixed, repeats, engines)  # type: ignore[arg-type]
+    conv_f = fixed("all").converged.mean()
+    rows.append(("threshold (fixed pH)", n, times_f, np.nan, np.nan, conv_f))
     return rows
 
 
@@ -138,31 +165,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e4, 1e5])
     parser.add_argument("--phreeqc-max", type=float, default=5e3)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--numpy", action="store_true", help="time the numpy engine too")
     args = parser.parse_args()
     pq_max = int(args.phreeqc_max)
-    print(f"oxalate {oxalate.__version__}, numpy {np.__version__}")
-    # warm-up: the first calls load the constant tables (and any compiled kernel)
+    engines = ["all", "1"] + (["numpy"] if args.numpy else [])
+    import numba
+
+    n_threads = numba.get_num_threads()
+    print(f"oxalate {oxalate.__version__}, numpy {np.__version__}, numba {numba.__version__}, "
+          f"{n_threads} threads")  # fmt: skip
+    # warm-up: the first calls load the constant tables (and compile or load the kernels)
     warm_t, warm_ph = urine_rows(50, seed=9)
     precipitate(solution(warm_t, warm_ph))
     threshold(solution(*plasma_rows(50, seed=9)), "oxalate")
+    labels = {"all": f"{n_threads} thr", "1": "1 thr", "numpy": "numpy"}
+    cols = "".join(f" {labels[e] + ' rows/s':>15}" for e in engines)
+    ratios = "".join(f" {'ratio ' + labels[e]:>13}" for e in engines)
     header = (
-        f"{'':28} {'N':>8} {'oxalate rows/s':>15} {'PHREEQC rows/s':>15} {'ratio':>7} "
-        f"{'max rel diff':>13} {'converged':>10}"
+        f"{'':28} {'N':>7}{cols} {'PHREEQC rows/s':>15}{ratios} {'max rel diff':>13} "
+        f"{'converged':>10}"
     )
     print(header)
     print("-" * len(header))
     for size in args.sizes:
         n = int(size)
-        for name, n_rows, ours, theirs, diff, conv in [
-            *bench_precipitate(n, pq_max, args.repeats),
-            *bench_threshold(n, pq_max, args.repeats),
+        for name, n_rows, times, theirs, diff, conv in [
+            *bench_precipitate(n, pq_max, args.repeats, engines),
+            *bench_threshold(n, pq_max, args.repeats, engines),
         ]:
-            ratio = ours / theirs if np.isfinite(theirs) else np.nan
-            print(
-                f"{name:28} {n_rows:8d} {ours:15,.0f} {theirs:15,.0f} {ratio:7.1f} "
-                f"{diff:13.1e} {conv:10.4f}"
-            )
+            rates = {e: n_rows / times[e] for e in engines}
+            line = f"{name:28} {n_rows:7d}" + "".join(f" {rates[e]:15,.0f}" for e in engines)
+            line += f" {theirs:15,.0f}"
+            line += "".join(f" {rates[e] / theirs:13.1f}" for e in engines)
+            print(f"{line} {diff:13.1e} {conv:10.4f}")
 
 
 if __name__ == "__main__":

@@ -21,10 +21,12 @@ minutes.  Benchmarks are never timed assertions in the test suite.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -45,6 +47,22 @@ def urine_rows(n: int, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray
         "Ox": u(0.1, 0.6), "Cit": u(1, 4), "PO4": u(10, 30), "SO4": u(10, 20),
     }  # fmt: skip
     return totals, rng.uniform(5.0, 7.0, n)
+
+
+@contextlib.contextmanager
+def threads(k: int | None) -> Iterator[None]:
+    """Run the compiled kernels on k of numba's threads (None: all of them)."""
+    try:
+        import numba
+    except ImportError:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if k is None else k)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def best_of(fn, repeats: int) -> float:
@@ -75,15 +93,17 @@ def main() -> None:
     args = parser.parse_args()
     print(f"oxalate {oxalate.__version__}, numpy {np.__version__}")
     print(f"first call in a fresh process (import + speciate): {first_call_seconds():.2f} s")
-    engines = ["numpy"]
+    engines = [("numpy", None)]
     try:
-        import numba  # noqa: F401
+        import numba
 
-        engines.insert(0, "numba")
+        # the kernel on all of numba's threads (the default) and on one, as PHREEQC runs
+        engines = [("numba", None), ("numba", 1), *engines]
+        print(f"numba {numba.__version__}, {numba.config.NUMBA_NUM_THREADS} threads")
     except ImportError:
         print("numba not installed: the compiled kernel is not measured")
     header = (
-        f"{'N':>9} {'engine':>7} {'oxalate rows/s':>15} {'PHREEQC rows/s':>15} {'ratio':>7} "
+        f"{'N':>9} {'engine':>9} {'oxalate rows/s':>15} {'PHREEQC rows/s':>15} {'ratio':>7} "
         f"{'peak B/row':>11} {'max |dSI|':>10}"
     )
     print(header)
@@ -98,17 +118,19 @@ def main() -> None:
         t_p = best_of(lambda: phreeqc_run(sub, pH=ph[:n_p], temperature_c=37.0), 1)  # noqa: B023
         ref = phreeqc_run(sub, pH=ph[:n_p], temperature_c=37.0)
         rate_p = n_p / t_p
-        for engine in engines:
+        for engine, k in engines:
             oxalate.speciate(sol[:2], engine=engine)  # compile or load the kernel first
-            t_ox = best_of(lambda: oxalate.speciate(sol, engine=engine), repeats)  # noqa: B023
-            tracemalloc.start()
-            result = oxalate.speciate(sol, engine=engine)
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+            with threads(k):
+                t_ox = best_of(lambda: oxalate.speciate(sol, engine=engine), repeats)  # noqa: B023
+                tracemalloc.start()
+                result = oxalate.speciate(sol, engine=engine)
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+            label = engine if engine == "numpy" else f"numba×{k or 'all'}"
             dsi = float(np.max(np.abs(result.saturation_index["COM"][:n_p] - ref["si_COM"])))
             rate_ox = n / t_ox
             print(
-                f"{n:>9.0e} {engine:>7} {rate_ox:>15,.0f} {rate_p:>15,.0f} "
+                f"{n:>9.0e} {label:>9} {rate_ox:>15,.0f} {rate_p:>15,.0f} "
                 f"{rate_ox / rate_p:>7.1f} {peak / n:>11,.0f} {dsi:>10.1e}"
             )
     assert set(totals) <= set(COMPONENTS)

@@ -1,8 +1,10 @@
 """The optional compiled kernel (numba) solves the same equations as the numpy solver.
 
-Both engines are checked against each other here; the numpy solver is checked against
-PHREEQC in test_speciation_phreeqc.py.  The tolerance, 1e-12, is a few hundred ulp: the
-kernel linearises A(T, a_w) in a_w (exact to 1e-15) and sums in a different order.
+Both engines are checked against each other here, and both against PHREEQC in
+test_speciation_phreeqc.py.  Each stops where its residuals are below the tolerance,
+1e-12, by a different path (the kernel predicts a_w after each step, the numpy solver
+lags it by one), so two answers each within 1e-12 of the solution agree to 3e-12; the
+kernel also linearises A(T, a_w) in a_w (exact to 1e-15) and sums in another order.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ def _urines(n: int, seed: int = 3) -> oxalate.Solution:
 def _assert_same(a: oxalate.Speciation, b: oxalate.Speciation) -> None:
     np.testing.assert_array_equal(a.converged, b.converged)
     ok = np.asarray(a.converged)
-    np.testing.assert_allclose(a.molality[ok], b.molality[ok], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(a.molality[ok], b.molality[ok], rtol=3e-12, atol=0)
     np.testing.assert_allclose(a.log_gamma[ok], b.log_gamma[ok], rtol=0, atol=1e-12)
-    np.testing.assert_allclose(a.ionic_strength, b.ionic_strength, rtol=1e-12)
-    np.testing.assert_allclose(a.water_activity, b.water_activity, rtol=1e-14)
+    np.testing.assert_allclose(a.ionic_strength, b.ionic_strength, rtol=3e-12)
+    np.testing.assert_allclose(a.water_activity, b.water_activity, rtol=1e-13)
     for phase, si in a.saturation_index.items():
         np.testing.assert_allclose(si, b.saturation_index[phase], rtol=0, atol=1e-11)
 

@@ -195,7 +195,10 @@ def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
     w("            if worst <= tol:")
     w("                converged = True")
     for s in shapes:
-        w(f"                out_m[row, {s.index}] = m{s.index}")
+        # species holding water (OH-) at the a_w reported, not the one iterated with
+        # (they differ by at most the tolerance)
+        value = f"m{s.index}" + (f" * {_power('(new_aw / aw)', s.nu_w)}" if s.nu_w > 0 else "")
+        w(f"                out_m[row, {s.index}] = {value}")
     w("                out_lg[row, 0] = lg0")
     w("                for zz in range(1, 10):")
     w("                    out_lg[row, zz] = zz * lg1")
@@ -265,6 +268,13 @@ def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
     for r in range(5):
         for v in range(5):
             w(f"            jac[{r}, {v}] = {_sum(rows[r][v])}")
+    # d(sum m)/d unknown, to predict a_w after the step: sum_j m_j (dir_jv + nu_jL e_Lv)
+    # = (metal v's sum, or sum m_j g_j) + sum_L T_L e_Lv, each ligand's balance being exact
+    gsum = _sum([f"m{s.index} * g{s.index}" for s in shapes])
+    for v in range(5):
+        direct = f"su{v}" if v < 4 else f"({gsum})"
+        lig = " + ".join(f"T{c} * e{c}_{v}" for c in range(4, n_components))
+        w(f"            dms{v} = {direct} + {lig}")
     for u in range(4):
         w(f"            if T{u} > 0.0:")
         w("                for v in range(5):")
@@ -290,7 +300,10 @@ def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
     for u in range(4):
         w(f"            x{u} -= scale * rhs[{u}]")
     w("            ln_i -= scale * rhs[4]")
-    w("            aw = new_aw")
+    # a_w at the new point to first order (lagging it by a whole step made the last
+    # iterations converge only linearly); absent metals have rhs = 0
+    pred = " + ".join(f"dms{v} * rhs[{v}]" for v in range(5))
+    w(f"            aw = max(1.0 - 0.017 * (msum - scale * ({pred})), 1e-3)")
     w("        out_ok[row] = converged")
     w("        out_res[row] = worst")
     w("        out_it[row] = it")

@@ -763,7 +763,10 @@ def _solve_chunk(
         done = worst <= tol
         if done.any():
             idx = active[done]
-            out_m[idx] = m[done]
+            # species holding water (OH-) at the a_w reported, not the lagged one iterated
+            # with (they differ by at most the tolerance), as the compiled kernel does
+            shift = np.log10(new_aw[done]) - awa[done]
+            out_m[idx] = m[done] * 10.0 ** (shift[:, None] * model.nu_w)
             out_lg[idx] = lg[done]
             out_i[idx] = ionic[done]
             out_aw[idx] = new_aw[done]
