@@ -234,3 +234,19 @@ def test_engine_numba_needs_a_ph() -> None:
 def test_unknown_engine(function: object) -> None:
     with pytest.raises(ValueError, match="engine='fast' is not known; accepted"):
         function(_urines(2), engine="fast")  # type: ignore[operator]
+
+
+def test_results_pickle() -> None:
+    """Solutions and results cross process boundaries (multiprocessing, joblib)."""
+    import pickle
+
+    s = _urines(3)
+    again = pickle.loads(pickle.dumps(s))
+    for c in KEYS:
+        np.testing.assert_array_equal(again.totals[c], s.totals[c])
+    np.testing.assert_array_equal(again.pH, s.pH)
+    sp = oxalate.speciate(s)
+    sp2 = pickle.loads(pickle.dumps(sp))
+    np.testing.assert_array_equal(sp2.saturation_index["COM"], sp.saturation_index["COM"])
+    r = pickle.loads(pickle.dumps(precipitate(s)))
+    assert set(r.speciation.supersaturation) == set(sp.supersaturation)

@@ -100,6 +100,7 @@ from .database import COMPONENTS, ConstantSet, Solid, analyte, canonical_phase, 
 from .solution import ANALYTES, Solution
 from .speciation import (
     Speciation,
+    _a_line,
     _assemble,
     _kernel_module,
     _log_gamma,
@@ -801,12 +802,6 @@ def _reaction_kernel(engine: str, model: _Model, model_name: str, applies: bool)
     return kernel.reaction_kernel(model.nu, model.nu_h, model.nu_w, model.z2)
 
 
-def _debye_huckel_a_line(t: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """A(T, a_w) = a_ref + a_slope (a_w - 1), as the compiled kernels take it."""
-    a_ref = debye_huckel_a_kelvin(t, 1.0)
-    return a_ref, (a_ref - debye_huckel_a_kelvin(t, 0.99)) / 0.01  # linear in a_w to 1e-15
-
-
 def _initial_speciation(
     model: _Model, totals: FloatArray, t: FloatArray, ph: FloatArray
 ) -> tuple[
@@ -855,7 +850,7 @@ def _precipitate_compiled(
     log_kp = np.ascontiguousarray(
         np.stack([sd.log_k(t) for sd in solids], axis=-1).reshape(n, n_p)
     )
-    a_ref, a_slope = _debye_huckel_a_line(t)
+    a_ref, a_slope = _a_line(t)
     xi = np.empty((n, n_p))
     active = np.empty((n, n_p), dtype=bool)
     log_ah = np.empty(n)
@@ -1711,7 +1706,7 @@ def _threshold_compiled(
         floor = total0[:, add.c_idx] - total0[:, add.k_idx] / add.ratio
         with np.errstate(divide="ignore", invalid="ignore"):
             lower = np.where(floor > 0, np.maximum(lower, np.log(floor) + 1e-9), lower)
-    a_ref, a_slope = _debye_huckel_a_line(t)
+    a_ref, a_slope = _a_line(t)
     log_total = np.empty(n)
     log_ah = np.empty(n)
     si = np.empty(n)

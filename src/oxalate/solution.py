@@ -225,6 +225,10 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         object.__setattr__(new, "shape", t.shape)
         return new
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle support (multiprocessing, joblib): the totals as a plain dict."""
+        return _rebuild, (dict(self.totals), self.pH, self.temperature, self.shape)
+
     def __len__(self) -> int:
         if not self.shape:
             raise TypeError("a scalar Solution has no len()")
@@ -237,3 +241,15 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
             if np.any(self.totals[key] != 0)
         ]
         return f"Solution(shape={self.shape}, {', '.join(parts)}, pH=...)"
+
+
+def _rebuild(
+    totals: dict[str, Any], ph: Any, temperature: Any, shape: tuple[int, ...]
+) -> Solution:
+    """A Solution from its pickled, already validated parts."""
+    new = object.__new__(Solution)
+    object.__setattr__(new, "totals", MappingProxyType(totals))
+    object.__setattr__(new, "pH", ph)
+    object.__setattr__(new, "temperature", temperature)
+    object.__setattr__(new, "shape", tuple(shape))
+    return new

@@ -23,7 +23,7 @@ rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -492,6 +492,95 @@ def speciate(
     )  # fmt: skip
 
 
+class _PhaseSaturation:
+    """log IAP, SI and Ω of each phase of a Speciation, computed per phase on first use."""
+
+    def __init__(
+        self,
+        cs: ConstantSet,
+        shape: tuple[int, ...],
+        totals: FloatArray,
+        t: FloatArray,
+        out_m: FloatArray,
+        out_lg: FloatArray,
+        lg_columns: npt.NDArray[np.intp],
+        out_aw: FloatArray,
+        out_ph: FloatArray,
+    ) -> None:
+        self.phases = tuple(p for p in PHASES if p in cs.solids)
+        # plain data only (stoichiometry without H, H, water, log K25, ΔH): picklable
+        self._solids = {
+            p: (
+                np.delete(np.asarray(cs.solids[p].stoichiometry), _H),
+                float(cs.solids[p].stoichiometry[_H]),
+                float(cs.solids[p].water),
+                float(cs.solids[p].log_k25),
+                float(cs.solids[p].delta_h),
+            )
+            for p in self.phases
+        }
+        self._comp_cols = [cs.index(cs.species[k]) for k in range(_NC)]  # component species
+        self._shape, self._t = shape, t
+        self._inputs: tuple[Any, ...] | None = (
+            totals, out_m, out_lg, lg_columns, out_aw, out_ph,
+        )  # fmt: skip
+        self._log_a = np.zeros((0, 0))
+        self._log_aw = np.zeros(0)
+        self._log_ah = np.zeros(0)
+        self._cache: dict[tuple[str, str], Any] = {}
+
+    def _activities(self) -> None:
+        if self._inputs is None:
+            return
+        totals, out_m, out_lg, lg_columns, out_aw, out_ph = self._inputs
+        comp_cols = self._comp_cols
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_a = np.log10(out_m[:, comp_cols]) + out_lg[:, lg_columns[comp_cols]]
+            # an absent component: no phase of it forms
+            self._log_a = np.where(totals > 0, log_a, -np.inf)
+        self._log_aw = np.log10(out_aw)
+        self._log_ah = -out_ph
+        self._inputs = None
+
+    def get(self, phase: str, what: str) -> Any:
+        key = (phase, what)
+        if key not in self._cache:
+            self._activities()
+            nu, nu_h, water, log_k25, delta_h = self._solids[phase]
+            with np.errstate(invalid="ignore"):
+                lia = self._log_aw * water + self._log_ah * nu_h
+                for c in np.flatnonzero(nu):
+                    lia = lia + nu[c] * self._log_a[:, c]
+            si = lia - van_t_hoff(log_k25, delta_h, self._t)
+            with np.errstate(over="ignore"):
+                omega = 10.0**si
+            for name, value in (("log_iap", lia), ("si", si), ("omega", omega)):
+                self._cache[(phase, name)] = _squeeze(value.reshape(self._shape))
+        return self._cache[key]
+
+
+class _LazyPhaseMap(Mapping[str, Any]):
+    """A read-only mapping phase -> array whose values are computed on first access."""
+
+    def __init__(self, source: _PhaseSaturation, what: str) -> None:
+        self._source = source
+        self._what = what
+
+    def __getitem__(self, phase: str) -> Any:
+        if phase not in self._source.phases:
+            raise KeyError(phase)
+        return self._source.get(phase, self._what)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source.phases)
+
+    def __len__(self) -> int:
+        return len(self._source.phases)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
 def _assemble(
     cs: ConstantSet,
     model_name: str,
@@ -516,30 +605,9 @@ def _assemble(
     phases' presence is judged by.
     """
     n_species = len(cs.species)
-    # Saturation of the phases, from the converged activities.
-    comp_cols = [cs.index(cs.species[k]) for k in range(_NC)]  # the component species
-    with np.errstate(divide="ignore"):
-        log_a = np.log10(out_m[:, comp_cols]) + out_lg[:, lg_columns[comp_cols]]
-    log_aw = np.log10(out_aw)
-    log_ah = -out_ph
-    lk_t = {}
-    log_iap: dict[str, FloatArray] = {}
-    si: dict[str, FloatArray] = {}
-    omega: dict[str, FloatArray] = {}
-    for phase in PHASES:
-        if phase not in cs.solids:
-            continue
-        solid = cs.solids[phase]
-        nu = np.delete(np.asarray(solid.stoichiometry), _H)
-        with np.errstate(invalid="ignore"):
-            lia = log_aw * solid.water + log_ah * solid.stoichiometry[_H]
-            for c in np.flatnonzero(nu):
-                lia = lia + nu[c] * np.where(totals[:, c] > 0, log_a[:, c], -np.inf)
-        lk_t[phase] = van_t_hoff(solid.log_k25, solid.delta_h, t)
-        log_iap[phase] = lia.reshape(shape)
-        si[phase] = (lia - lk_t[phase]).reshape(shape)
-        with np.errstate(over="ignore"):
-            omega[phase] = 10.0 ** si[phase]
+    # Saturation of the phases, from the converged activities: computed for a phase when
+    # it is first asked for (most users look at one or two of the six)
+    phases = _PhaseSaturation(cs, shape, totals, t, out_m, out_lg, lg_columns, out_aw, out_ph)
     return Speciation(
         species=cs.species,
         molality=out_m.reshape(*shape, n_species),
@@ -551,9 +619,9 @@ def _assemble(
         pH=_squeeze(out_ph.reshape(shape)),
         temperature=_squeeze(t.reshape(shape)),
         totals={c: _squeeze(out_tot[:, k].reshape(shape)) for k, c in enumerate(COMPONENTS[:_NC])},
-        log_iap={k: _squeeze(v) for k, v in log_iap.items()},
-        saturation_index={k: _squeeze(v) for k, v in si.items()},
-        supersaturation={k: _squeeze(v) for k, v in omega.items()},
+        log_iap=_LazyPhaseMap(phases, "log_iap"),
+        saturation_index=_LazyPhaseMap(phases, "si"),
+        supersaturation=_LazyPhaseMap(phases, "omega"),
         converged=_squeeze(out_ok.reshape(shape)),
         residual=_squeeze(out_res.reshape(shape)),
         iterations=_squeeze(out_it.reshape(shape)),
@@ -622,8 +690,7 @@ def _run_kernel(
 ) -> None:
     """Solve every row with the compiled kernel (fixed pH, Davies)."""
     kernel = _kernel_module()
-    a_ref = debye_huckel_a_kelvin(t, 1.0)
-    a_slope = (a_ref - debye_huckel_a_kelvin(t, 0.99)) / 0.01  # A is linear in a_w to 1e-15
+    a_ref, a_slope = _a_line(t)
     kernel.solve_rows(
         model.nu, model.nu_h, model.nu_w, model.z2,
         np.asarray(model.constants.log_k25), np.asarray(model.constants.delta_h), t,
@@ -634,6 +701,19 @@ def _run_kernel(
     out_lg[~out_ok] = np.nan
     out_i[~out_ok] = np.nan
     out_aw[~out_ok] = np.nan
+
+
+def _a_line(t: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Debye-Hückel A(T, a_w) = a_ref + a_slope (a_w - 1), as the compiled kernels take it.
+
+    A is linear in a_w to 1e-15 over the range a_w takes.  A batch at one
+    temperature (the usual case) computes it once.
+    """
+    if t.size > 1 and t.min() == t.max():
+        a_ref, a_slope = _a_line(t[:1])
+        return np.full(t.shape, a_ref[0]), np.full(t.shape, a_slope[0])
+    a_ref = np.asarray(debye_huckel_a_kelvin(t, 1.0), dtype=np.float64)
+    return a_ref, (a_ref - debye_huckel_a_kelvin(t, 0.99)) / 0.01
 
 
 def _solve_chunk(
