@@ -16,6 +16,7 @@ compiled kernel.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,6 +82,35 @@ def _sum(terms: list[str]) -> str:
 def _scaled(k: int, name: str) -> str:
     """``k * name``, or just ``name`` for k = 1."""
     return name if k == 1 else f"{k} * {name}"
+
+
+def _complex_constants(
+    shapes: list[SpeciesShape],
+    n_components: int,
+    kh: str,
+    aw: str,
+    indent: str,
+    w: Callable[[str], None],
+) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Write ``c_j = K_j a_H^ν γ_j⁻¹ a_w^ν_w a_M^ν γ_L^ν`` for every species.
+
+    ``kh`` formats the name of K_j a_H^ν (``"kh{}"`` or ``"kh[{}]"``).  Returns,
+    per ligand, the c_j of its 1:1 and 2:1 species (the α and β of its
+    quadratic mass balance).
+    """
+    alpha: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
+    beta: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
+    for s in shapes:
+        factors = [kh.format(s.index), f"ig{s.z2}"]
+        if s.nu_w:
+            factors.append(_power(aw, s.nu_w))
+        if s.metal >= 0:
+            factors.append(_power(f"a{s.metal}", s.metal_nu))
+        if s.ligand >= 0:
+            factors.append(_power(f"a{s.ligand}", s.ligand_nu))
+            (alpha if s.ligand_nu == 1 else beta)[s.ligand].append(f"c{s.index}")
+        w(f"{indent}c{s.index} = {' * '.join(factors)}")
+    return alpha, beta
 
 
 def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
@@ -159,18 +189,7 @@ def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
             w(f"            a{c} = {gname}")
     w("            aww = aw")
     # C_j
-    alpha: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
-    beta: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
-    for s in shapes:
-        factors = [f"kh{s.index}", f"ig{s.z2}"]
-        if s.nu_w:
-            factors.append(_power("aww", s.nu_w))
-        if s.metal >= 0:
-            factors.append(_power(f"a{s.metal}", s.metal_nu))
-        if s.ligand >= 0:
-            factors.append(_power(f"a{s.ligand}", s.ligand_nu))
-            (alpha if s.ligand_nu == 1 else beta)[s.ligand].append(f"c{s.index}")
-        w(f"            c{s.index} = {' * '.join(factors)}")
+    alpha, beta = _complex_constants(shapes, n_components, "kh{}", "aww", " " * 12, w)
     for c in range(4, n_components):
         w(f"            al{c} = {_sum(alpha[c])}")
         w(f"            be{c} = {_sum(beta[c])}")
@@ -293,7 +312,7 @@ def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
         w(f"            if T{u} <= 0.0:")
         w(f"                jac[4, {u}] = 0.0")
     w("            rhs[4] = ln_i - math.log(ionic)")
-    w("            if not solve5(jac, rhs):")
+    w("            if not solve_n(jac, rhs, 5):")
     w("                break")
     w("            big = max(abs(rhs[0]), abs(rhs[1]), abs(rhs[2]), abs(rhs[3]), abs(rhs[4]))")
     w("            scale = 4.0 / big if big > 4.0 else 1.0")
@@ -398,18 +417,7 @@ def _evaluate_source(shapes: list[SpeciesShape], n_components: int, closed: bool
     for c in range(n_components):
         gamma = f"(1.0 / ig{z2c[c]})"
         w(f"    a{c} = math.exp(x[{c}]) * {gamma}" if c < 4 else f"    a{c} = {gamma}")
-    alpha: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
-    beta: dict[int, list[str]] = {c: [] for c in range(4, n_components)}
-    for s in shapes:
-        factors = [f"kh[{s.index}]", f"ig{s.z2}"]
-        if s.nu_w:
-            factors.append(_power("aw", s.nu_w))
-        if s.metal >= 0:
-            factors.append(_power(f"a{s.metal}", s.metal_nu))
-        if s.ligand >= 0:
-            factors.append(_power(f"a{s.ligand}", s.ligand_nu))
-            (alpha if s.ligand_nu == 1 else beta)[s.ligand].append(f"c{s.index}")
-        w(f"    c{s.index} = {' * '.join(factors)}")
+    alpha, beta = _complex_constants(shapes, n_components, "kh[{}]", "aw", "    ", w)
     for c in range(4, n_components):
         w(f"    T{c} = tl[{c}]")
         w(f"    al{c} = {_sum(alpha[c])}")

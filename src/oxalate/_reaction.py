@@ -113,38 +113,27 @@ def state_eval(
     x: Any,
     nx: int,
     n_p: int,
-    kt: Any,
-    pres: Any,
-    kh: Any,
-    a_ref: float,
-    a_slope: float,
-    lag: Any,
-    total0: Any,
-    wtot0: float,
-    q0: float,
-    mw: float,
-    nup: Any,
-    nup_h: Any,
-    nwp: Any,
-    log_kp: Any,
-    goal: Any,
-    active: Any,
-    ratio: Any,
-    z_q: float,
-    t0v: float,
-    z2c: Any,
+    row_data: tuple[Any, ...],
     w: Any,
     f: Any,
     jac: Any,
 ) -> tuple[float, float, float, float, float]:
     """Residuals ``f`` (and Jacobian ``jac``) at ``x``.
 
-    ``lag`` holds log10 a_w and Σ ν_w m of the previous evaluation (both
+    ``row_data`` is the row's problem: K(T), presence of each component,
+    K(T) a_H^ν, A at a_w = 1 and its slope, ``lag``, the initial totals, the
+    water component, the charge excess, M_w, the phases' stoichiometry, ν_H,
+    hydrate water and log K, the target log Ω, the active phases, the
+    totals' change per unit of a threshold's total, the charge that comes
+    with it, the varied total at the start and the components' z².  ``lag`` holds
+    log10 a_w and Σ ν_w m of the previous evaluation (both
     lagged, as in speciate).  ``w`` is the work space of :func:`workspace`.
     Returns the largest scaled residual, the sum of squared residuals, the
     water mass W [kg per kg of initial water], and the new log10 a_w and
     Σ ν_w m.
     """  # fmt: skip
+    (kt, pres, kh, a_ref, a_slope, lag, total0, wtot0, q0, mw, nup, nup_h, nwp, log_kp, goal,
+     active, ratio, z_q, t0v, z2c) = row_data  # fmt: skip
     tl, rem, m, jb, jt, el, sc, si, dt, dms = w
     law = lag[0]
     oh = lag[1]
@@ -332,26 +321,7 @@ def newton(
     tol: float,
     max_iter: int,
     accept: float,
-    kt: Any,
-    pres: Any,
-    kh: Any,
-    a_ref: float,
-    a_slope: float,
-    lag: Any,
-    total0: Any,
-    wtot0: float,
-    q0: float,
-    mw: float,
-    nup: Any,
-    nup_h: Any,
-    nwp: Any,
-    log_kp: Any,
-    goal: Any,
-    active: Any,
-    ratio: Any,
-    z_q: float,
-    t0v: float,
-    z2c: Any,
+    row_data: tuple[Any, ...],
     w: Any,
     f: Any,
     jac: Any,
@@ -372,6 +342,10 @@ def newton(
     mass and the largest residual; the work space holds the evaluation at
     ``x``.
     """  # fmt: skip
+    pres = row_data[1]
+    lag = row_data[5]
+    nup = row_data[10]
+    active = row_data[15]
     rem = w[1]
     prev_norm = np.inf
     alpha = 1.0
@@ -383,16 +357,13 @@ def newton(
         if cheap:
             cheap = False
             worst, norm, water, new_law, new_oh = state_eval(
-                kind, closed, False, x, nx, n_p, kt, pres, kh, a_ref, a_slope, lag, total0,
-                wtot0, q0, mw, nup, nup_h, nwp, log_kp, goal, active, ratio, z_q, t0v, z2c, w,
-                f, jac,
-            )  # fmt: skip
+                kind, closed, False, x, nx, n_p, row_data, w, f, jac
+            )
             if worst <= tol:
                 return True, it, water, worst
         worst, norm, water, new_law, new_oh = state_eval(
-            kind, closed, True, x, nx, n_p, kt, pres, kh, a_ref, a_slope, lag, total0, wtot0,
-            q0, mw, nup, nup_h, nwp, log_kp, goal, active, ratio, z_q, t0v, z2c, w, f, jac,
-        )  # fmt: skip
+            kind, closed, True, x, nx, n_p, row_data, w, f, jac
+        )
         if worst <= tol:
             return True, it, water, worst
         if worst <= accept and not (norm < prev_norm):  # round-off: no further to go
@@ -720,15 +691,18 @@ def precipitate_block(
             amount_tol = max(amount_tol, total0[row, c])
         amount_tol *= tol
         wtot0 = 1.0 / mw + oh0
+        row_data = (
+            kt, pr, kh, a_ref[row], a_slope[row], lag, total0[row], wtot0, q0, mw, nup, nup_h,
+            nwp, log_kp[row], goal, active, ratio, 0.0, 0.0, z2c,
+        )  # fmt: skip
         its = 0
         done = False
         worst = np.inf
         water = 1.0
         for _round in range(3 * n_p + 3):
             conv, it_n, water, worst = newton(
-                0, closed, x, nx, n_p, 0.0, 1e-1 * tol, max_iter, tol, kt, pr, kh, a_ref[row],
-                a_slope[row], lag, total0[row], wtot0, q0, mw, nup, nup_h, nwp, log_kp[row],
-                goal, active, ratio, 0.0, 0.0, z2c, w, f, jac, prev_x, step,
+                0, closed, x, nx, n_p, 0.0, 1e-1 * tol, max_iter, tol, row_data, w, f, jac,
+                prev_x, step,
             )  # fmt: skip
             its += it_n
             if not conv:
@@ -861,10 +835,13 @@ def threshold_block(
             t_last = t[row]
         if not closed:
             fill_kh(kt, pr, math.exp(x[5]), kh)
+        row_data = (
+            kt, pr, kh, a_ref[row], a_slope[row], lag, total0[row], 1.0, q0, 1.0, nup, nup_h,
+            nwp, log_kp[row], goal, active, ratio, z_q, total0[row, vary], z2c,
+        )  # fmt: skip
         conv, its, _, _ = newton(
-            1, closed, x, nx, 1, s_lo[row], 1e-1 * tol, max_iter, tol, kt, pr, kh, a_ref[row],
-            a_slope[row], lag, total0[row], 1.0, q0, 1.0, nup, nup_h, nwp, log_kp[row],
-            goal, active, ratio, z_q, total0[row, vary], z2c, w, f, jac, prev_x, step,
+            1, closed, x, nx, 1, s_lo[row], 1e-1 * tol, max_iter, tol, row_data, w, f, jac,
+            prev_x, step,
         )  # fmt: skip
         out_it[row] = its
         if not conv:

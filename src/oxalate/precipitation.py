@@ -802,6 +802,17 @@ def _reaction_kernel(engine: str, model: _Model, model_name: str, applies: bool)
     return kernel.reaction_kernel(model.nu, model.nu_h, model.nu_w, model.z2)
 
 
+def _flat_inputs(solution: Solution) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+    """Totals (N, C), temperature and pH of a Solution with a pH, flattened; finite rows."""
+    total0 = np.stack([np.ravel(solution.totals[c]) for c in COMPONENTS[:_NC]], axis=1)
+    total0 = np.ascontiguousarray(total0, dtype=np.float64)
+    t = np.ravel(solution.temperature).astype(np.float64)
+    assert solution.pH is not None
+    ph0 = np.ravel(solution.pH).astype(np.float64)
+    valid = np.all(np.isfinite(total0), axis=1) & np.isfinite(t) & np.isfinite(ph0)
+    return total0, t, ph0, valid
+
+
 def _initial_speciation(
     model: _Model, totals: FloatArray, t: FloatArray, ph: FloatArray
 ) -> tuple[
@@ -839,12 +850,7 @@ def _precipitate_compiled(
     shape = solution.shape
     n = solution.size
     n_p = len(keys)
-    total0 = np.stack([np.ravel(solution.totals[c]) for c in COMPONENTS[:_NC]], axis=1)
-    total0 = np.ascontiguousarray(total0, dtype=np.float64)
-    t = np.ravel(solution.temperature).astype(np.float64)
-    assert solution.pH is not None
-    ph0 = np.ravel(solution.pH).astype(np.float64)
-    valid = np.all(np.isfinite(total0), axis=1) & np.isfinite(t) & np.isfinite(ph0)
+    total0, t, ph0, valid = _flat_inputs(solution)
     m, lg, ionic, aw, ok0, res, its = _initial_speciation(model, total0, t, ph0)
     nup = np.ascontiguousarray([np.delete(np.asarray(sd.stoichiometry), _H) for sd in solids])
     log_kp = np.ascontiguousarray(
@@ -1671,6 +1677,31 @@ def _solution_at(
     return sol, omega, ionic
 
 
+def _threshold_result(
+    add: _Addition,
+    shape: tuple[int, ...],
+    total: FloatArray,
+    goal: FloatArray,
+    omega: FloatArray,
+    final: Solution,
+    ok: BoolArray,
+    reason: ObjectArray,
+    its: npt.NDArray[np.int64],
+) -> Threshold:
+    """The Threshold of flat per-row results, in the batch's shape."""
+    return Threshold(
+        component=add.key,
+        total=Quantity(_squeeze(total.reshape(shape)), "mol/kg"),
+        molality=_squeeze(total.reshape(shape)),
+        target=_squeeze(goal.reshape(shape)),
+        supersaturation=_squeeze(omega.reshape(shape)),
+        solution=final,
+        converged=_squeeze(ok.reshape(shape)),
+        reason=_squeeze(reason.reshape(shape)),
+        iterations=_squeeze(its.reshape(shape)),
+    )
+
+
 def _threshold_compiled(
     kernel: Any,
     solution: Solution,
@@ -1688,12 +1719,7 @@ def _threshold_compiled(
     cs = model.constants
     shape = solution.shape
     n = solution.size
-    total0 = np.stack([np.ravel(solution.totals[c]) for c in COMPONENTS[:_NC]], axis=1)
-    total0 = np.ascontiguousarray(total0, dtype=np.float64)
-    t = np.ravel(solution.temperature).astype(np.float64)
-    assert solution.pH is not None
-    ph0 = np.ravel(solution.pH).astype(np.float64)
-    valid = np.all(np.isfinite(total0), axis=1) & np.isfinite(t) & np.isfinite(ph0)
+    total0, t, ph0, valid = _flat_inputs(solution)
     m, lg, ionic, aw, ok0, _, _ = _initial_speciation(model, total0, t, ph0)
     solid = cs.solids[phase_key]
     ratio = np.zeros(_NC)
@@ -1757,17 +1783,7 @@ def _threshold_compiled(
         ph.reshape(shape),
         t.reshape(shape),
     )
-    return Threshold(
-        component=add.key,
-        total=Quantity(_squeeze(total.reshape(shape)), "mol/kg"),
-        molality=_squeeze(total.reshape(shape)),
-        target=_squeeze(goal.reshape(shape)),
-        supersaturation=_squeeze(omega.reshape(shape)),
-        solution=final,
-        converged=_squeeze(ok.reshape(shape)),
-        reason=_squeeze(reason.reshape(shape)),
-        iterations=_squeeze(its.reshape(shape)),
-    )
+    return _threshold_result(add, shape, total, goal, omega, final, ok, reason, its)
 
 
 def threshold(
@@ -1911,17 +1927,7 @@ def threshold(
     tot_g, q_g = add.totals(trial, good, total[good])
     final, omega, ionic = _solution_at(trial, good, tot_g, q_g)
     warn_if_outside(model_name, ionic[good], stacklevel=2)
-    return Threshold(
-        component=add.key,
-        total=Quantity(_squeeze(total.reshape(shape)), "mol/kg"),
-        molality=_squeeze(total.reshape(shape)),
-        target=_squeeze(goal.reshape(shape)),
-        supersaturation=_squeeze(omega.reshape(shape)),
-        solution=final,
-        converged=_squeeze(ok.reshape(shape)),
-        reason=_squeeze(reason.reshape(shape)),
-        iterations=_squeeze(its.reshape(shape)),
-    )
+    return _threshold_result(add, shape, total, goal, omega, final, ok, reason, its)
 
 
 @dataclass(frozen=True)
