@@ -250,3 +250,18 @@ def test_results_pickle() -> None:
     np.testing.assert_array_equal(sp2.saturation_index["COM"], sp.saturation_index["COM"])
     r = pickle.loads(pickle.dumps(precipitate(s)))
     assert set(r.speciation.supersaturation) == set(sp.supersaturation)
+
+
+def test_calls_from_other_threads_run_serially_and_agree() -> None:
+    """Only the main thread launches numba's threads: calls from a thread pool (a web
+    server, a GUI) run their rows in that thread, with the same results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    s = _urines(3000, seed=13)
+    here = precipitate(s, ("COM", "brushite"))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(precipitate, s, ("COM", "brushite")) for _ in range(2)]
+        results = [f.result() for f in futures]
+    for r in results:
+        np.testing.assert_array_equal(r.amount["COM"], here.amount["COM"])
+        np.testing.assert_array_equal(r.speciation.molality, here.speciation.molality)
