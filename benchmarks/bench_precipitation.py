@@ -23,8 +23,8 @@ Both libraries run in the same process, one after the other, after a warm-up
 call; PHREEQC with its default convergence tolerance (1e-8; the reference runs
 of the tests use 1e-15, at which PHREEQC fails on a few of these rows).
 PHREEQC is timed on at most ``--phreeqc-max`` rows, best of two runs like oxalate's
-best of ``--repeats``, and its rate taken from that (it is linear in N).  The largest relative difference from PHREEQC on
-those rows is printed as a check.
+best of ``--repeats``, and its rate taken from that (it is linear in N).  The
+largest relative difference from PHREEQC on those rows is printed as a check.
 
 Usage::
 
