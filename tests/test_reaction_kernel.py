@@ -20,7 +20,7 @@ import pytest
 
 import oxalate
 from oxalate.database import COMPONENTS
-from oxalate.precipitation import precipitate, threshold
+from oxalate.precipitation import dilution_for, precipitate, threshold
 
 numba = pytest.importorskip("numba")
 
@@ -230,7 +230,7 @@ def test_engine_numba_needs_a_ph() -> None:
         threshold(s, engine="numba")
 
 
-@pytest.mark.parametrize("function", [precipitate, threshold])
+@pytest.mark.parametrize("function", [precipitate, threshold, dilution_for])
 def test_unknown_engine(function: object) -> None:
     with pytest.raises(ValueError, match="engine='fast' is not known; accepted"):
         function(_urines(2), engine="fast")  # type: ignore[operator]
@@ -265,3 +265,26 @@ def test_calls_from_other_threads_run_serially_and_agree() -> None:
     for r in results:
         np.testing.assert_array_equal(r.amount["COM"], here.amount["COM"])
         np.testing.assert_array_equal(r.speciation.molality, here.speciation.molality)
+
+
+@pytest.mark.parametrize("mode", ["fixed", "closed"])
+@pytest.mark.parametrize("target", [1.0, 8.0])
+def test_dilution_kernel_equals_numpy(mode: str, target: float) -> None:
+    """ln d solved with the speciation; rows already at or below the target keep d = 1."""
+    s = _urines(300, seed=21)
+    fast = dilution_for(s, target, ph_mode=mode, engine="numba")
+    slow = dilution_for(s, target, ph_mode=mode, engine="numpy")
+    np.testing.assert_array_equal(fast.converged, slow.converged)
+    assert np.all(fast.converged)
+    np.testing.assert_allclose(fast.factor, slow.factor, rtol=1e-8)
+    np.testing.assert_array_equal(np.asarray(fast.factor) == 1.0, np.asarray(slow.factor) == 1.0)
+    np.testing.assert_allclose(fast.solution.pH, slow.solution.pH, rtol=0, atol=1e-8)
+    diluted = np.asarray(fast.factor) > 1
+    if target == 8.0:
+        assert 0 < diluted.mean() < 1  # both kinds of rows are exercised
+    omega = np.asarray(oxalate.speciate(fast.solution).supersaturation["COM"])
+    np.testing.assert_allclose(omega[diluted], target, rtol=1e-9)
+    for c in KEYS:
+        np.testing.assert_allclose(
+            np.asarray(fast.solution.totals[c]) * np.asarray(fast.factor), s.totals[c], rtol=1e-14
+        )

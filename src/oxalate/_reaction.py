@@ -10,7 +10,9 @@ over rows.  Per row the unknowns are ln m of the four metals, ln I, ln a(H⁺)
   equations SI_p = 0 for the phases present, ξ_p = 0 for the others, updated
   by an active-set loop;
 * ``kind=1`` (:func:`threshold_rows`): ln T of one component (with a
-  counter-ion in fixed ratio), equation log10 Ω = log10 target.
+  counter-ion in fixed ratio), equation log10 Ω = log10 target;
+* ``kind=2`` (:func:`dilution_rows`): ln d, every total divided by d,
+  equation log10 Ω = log10 target.
 
 Every ligand's free molality follows its mass balance in closed form, as in
 the speciation kernel; the evaluation and its derivatives are generated for
@@ -154,7 +156,7 @@ def state_eval(
             rem[c] = r
             tl[c] = r / water
         q = q0 / water
-    else:
+    elif kind == 1:
         wt = 1.0
         water = 1.0
         ev = math.exp(x[6])
@@ -162,6 +164,14 @@ def state_eval(
             tl[c] = total0[c] + ratio[c] * (ev - t0v)
             rem[c] = tl[c]
         q = q0 + z_q * (ev - t0v)
+    else:  # kind 2: every total (and the charge excess) divided by d = exp(x[6])
+        wt = 1.0
+        water = 1.0
+        ev = math.exp(-x[6])
+        for c in range(10):
+            tl[c] = total0[c] * ev
+            rem[c] = tl[c]
+        q = q0 * ev
     for c in range(10):
         if pres[c] > 0.0 and not (tl[c] > 0.0):
             return np.inf, np.inf, water, law, oh
@@ -205,7 +215,7 @@ def state_eval(
                 lm = x[c] if c < 4 else math.log(sc[SC_ML + c - 4])
                 v += nu * (lm * INV_LN10 + z2c[c] * lg1)
         si[p] = v if ok_p else -np.inf
-        if kind == 1 or active[p]:
+        if kind != 0 or active[p]:
             f[6 + p] = si[p] - goal[p]
         else:
             f[6 + p] = x[6 + p]
@@ -267,11 +277,15 @@ def state_eval(
             for c in range(10):
                 dt[c] = -nup[j, c] * inv_water + tl[c] * w_share
             dnegq = -q0 * nwp[j] / (water * wt)
-        else:
+        elif kind == 1:
             ev = math.exp(x[6])
             for c in range(10):
                 dt[c] = ratio[c] * ev
             dnegq = -z_q * ev
+        else:
+            for c in range(10):
+                dt[c] = -tl[c]
+            dnegq = q0 * math.exp(-x[6])
         v = 0.0
         for lig in range(6):
             v += jt[6, lig] * dt[4 + lig]
@@ -296,7 +310,7 @@ def state_eval(
             jac[6 + p, col] += v * INV_LN10
     # hydrate water in Omega: log10 a_w of the current molalities, d/dx through sum m
     for p in range(n_p):
-        if nwp[p] != 0.0 and (kind == 1 or active[p]):
+        if nwp[p] != 0.0 and (kind != 0 or active[p]):
             coef = -nwp[p] * WATER_SLOPE / (new_aw * LN10)
             for k in range(nx):
                 jac[6 + p, k] += coef * dms[k]
@@ -318,6 +332,7 @@ def newton(
     nx: int,
     n_p: int,
     s_lo: float,
+    s_hi: float,
     tol: float,
     max_iter: int,
     accept: float,
@@ -332,9 +347,9 @@ def newton(
 
     Steps are limited as in :func:`oxalate.precipitation._newton` (|Δ ln m|,
     |Δ ln I| ≤ 4, |Δ ln a_H| ≤ 0.5 ln 10, no component losing more than 99 %
-    of what is left in solution, a threshold's ln T at most two decades and
-    within [s_lo, 0]) and halved back towards the last point where the sum of
-    squared residuals did not fall.  It aims at ``tol`` (the caller's
+    of what is left in solution, a threshold's ln T or a dilution's ln d at
+    most two decades and within [s_lo, s_hi]) and halved back towards the
+    last point where the sum of squared residuals did not fall.  It aims at ``tol`` (the caller's
     tolerance divided by 10, so that the results are accurate well beyond
     what is asked, as the numpy solver's extra step makes them) and, if
     round-off stops it short, accepts the last point where the largest
@@ -422,8 +437,8 @@ def newton(
         else:
             if x[6] - step[6] < s_lo:
                 step[6] = x[6] - s_lo
-            if x[6] - step[6] > 0.0:
-                step[6] = x[6]
+            if x[6] - step[6] > s_hi:
+                step[6] = x[6] - s_hi
         # a_w at the new point, predicted to first order: it then lags by second order
         dms = w[9]
         msum = w[6][SC_MSUM]
@@ -701,7 +716,7 @@ def precipitate_block(
         water = 1.0
         for _round in range(3 * n_p + 3):
             conv, it_n, water, worst = newton(
-                0, closed, x, nx, n_p, 0.0, 1e-1 * tol, max_iter, tol, row_data, w, f, jac,
+                0, closed, x, nx, n_p, 0.0, 0.0, 1e-1 * tol, max_iter, tol, row_data, w, f, jac,
                 prev_x, step,
             )  # fmt: skip
             its += it_n
@@ -840,8 +855,8 @@ def threshold_block(
             nwp, log_kp[row], goal, active, ratio, z_q, total0[row, vary], z2c,
         )  # fmt: skip
         conv, its, _, _ = newton(
-            1, closed, x, nx, 1, s_lo[row], 1e-1 * tol, max_iter, tol, row_data, w, f, jac,
-            prev_x, step,
+            1, closed, x, nx, 1, s_lo[row], 0.0, 1e-1 * tol, max_iter, tol, row_data, w, f,
+            jac, prev_x, step,
         )  # fmt: skip
         out_it[row] = its
         if not conv:
@@ -867,3 +882,111 @@ def threshold_rows(n_blocks: int, *args: Any) -> None:  # pragma: no cover - com
     size = (n + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
         threshold_block(b * size, min(n, (b + 1) * size), *args)
+
+
+def dilution_block(
+    lo: int,
+    hi: int,
+    log_k25: Any,
+    delta_h: Any,
+    z: Any,
+    t: Any,
+    a_ref: Any,
+    a_slope: Any,
+    total0: Any,
+    log_ah0: Any,
+    ok0: Any,
+    m: Any,
+    lg: Any,
+    ionic: Any,
+    aw: Any,
+    s_hi: float,
+    nup: Any,
+    nup_h: Any,
+    nwp: Any,
+    log_kp: Any,
+    log_goal: Any,
+    z2c: Any,
+    closed: bool,
+    tol: float,
+    max_iter: int,
+    out_s: Any,
+    out_log_ah: Any,
+    out_si: Any,
+    out_ok: Any,
+    out_it: Any,
+) -> None:
+    """The dilution d >= 1 with log10 Ω(T/d) = ``log_goal``, rows lo..hi-1 (``kind=2``).
+
+    Every total and (closed) the charge excess are divided by d.  A row whose
+    Ω is already at or below the target keeps d = 1.  Newton on ln d in
+    [0, s_hi], together with the speciation, from each row's speciation
+    (``m``, ``lg``, ``ionic``, ``aw``), which it overwrites with the one at d.
+    """
+    ns = log_k25.shape[0]
+    nx = 7
+    kt = np.empty(ns)
+    kh = np.empty(ns)
+    x = np.zeros(nx)
+    prev_x = np.zeros(nx)
+    step = np.zeros(nx)
+    f = np.zeros(nx)
+    jac = np.zeros((nx, nx))
+    lag = np.zeros(2)
+    goal = np.zeros(1)
+    active = np.ones(1, dtype=np.bool_)
+    ratio = np.zeros(10)
+    pr = np.zeros(10)
+    w = workspace(ns, 1)
+    t_last = np.nan
+    for row in range(lo, hi):
+        out_ok[row] = False
+        out_it[row] = 0
+        out_s[row] = np.nan
+        out_log_ah[row] = np.nan
+        out_si[row] = np.nan
+        if not (ok0[row] and np.isfinite(log_goal[row])):
+            continue
+        initial_state(row, m, lg, ionic, aw, log_ah0[row], total0, z2c, x, lag, pr)
+        q0 = 0.0
+        for j in range(ns):
+            q0 += z[j] * m[row, j]
+        goal[0] = log_goal[row]
+        if t[row] != t_last:
+            kt_fill(log_k25, delta_h, t[row], kt)
+            t_last = t[row]
+        if not closed:
+            fill_kh(kt, pr, math.exp(x[5]), kh)
+        row_data = (
+            kt, pr, kh, a_ref[row], a_slope[row], lag, total0[row], 1.0, q0, 1.0, nup, nup_h,
+            nwp, log_kp[row], goal, active, ratio, 0.0, 0.0, z2c,
+        )  # fmt: skip
+        # Omega of the solution as it is (the speciation given): at or below the target,
+        # no dilution is needed
+        worst, _, _, _, _ = state_eval(2, closed, False, x, nx, 1, row_data, w, f, jac)
+        if np.isfinite(worst) and f[6] <= tol:
+            out_ok[row] = True
+            out_s[row] = 0.0
+            out_log_ah[row] = log_ah0[row]
+            out_si[row] = w[7][0]
+            continue
+        conv, its, _, _ = newton(
+            2, closed, x, nx, 1, 0.0, s_hi, 1e-1 * tol, max_iter, tol, row_data, w, f, jac,
+            prev_x, step,
+        )  # fmt: skip
+        out_it[row] = its
+        if not conv:
+            continue
+        out_ok[row] = True
+        store(row, w, m, lg, ionic, aw)
+        out_s[row] = x[6]
+        out_log_ah[row] = x[5] / LN10
+        out_si[row] = w[7][0]
+
+
+def dilution_rows(n_blocks: int, *args: Any) -> None:  # pragma: no cover - compiled
+    """:func:`dilution_block` on all rows, split into ``n_blocks`` blocks run in parallel."""
+    n = args[3].shape[0]  # t
+    size = (n + n_blocks - 1) // n_blocks
+    for b in prange(n_blocks):
+        dilution_block(b * size, min(n, (b + 1) * size), *args)

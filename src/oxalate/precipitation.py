@@ -1957,6 +1957,85 @@ class Dilution:
     iterations: Any
 
 
+def _dilution_compiled(
+    kernel: Any,
+    solution: Solution,
+    goal: FloatArray,
+    phase_key: str,
+    closed: bool,
+    model: _Model,
+    model_name: str,
+    tolerance: float,
+    max_iterations: int,
+) -> Dilution:
+    """:func:`dilution_for` by the compiled kernel; rows it does not converge by numpy."""
+    cs = model.constants
+    shape = solution.shape
+    n = solution.size
+    total0, t, ph0, valid = _flat_inputs(solution)
+    m, lg, ionic, aw, ok0, _, _ = _initial_speciation(model, total0, t, ph0)
+    solid = cs.solids[phase_key]
+    a_ref, a_slope = _a_line(t)
+    log_d = np.empty(n)
+    log_ah = np.empty(n)
+    si = np.empty(n)
+    ok = np.empty(n, dtype=bool)
+    its = np.empty(n, dtype=np.int64)
+    _kernel_module().run_rows(
+        kernel, "dilution", n,
+        np.asarray(cs.log_k25, dtype=np.float64), np.asarray(cs.delta_h, dtype=np.float64),
+        model.z, t, a_ref, a_slope, total0, -ph0, ok0, m, lg, ionic, aw, math.log(1e12),
+        np.delete(np.asarray(solid.stoichiometry), _H)[None, :],
+        np.array([solid.stoichiometry[_H]], dtype=np.float64),
+        np.array([solid.water], dtype=np.float64), solid.log_k(t).reshape(n, 1),
+        np.log10(goal), np.ascontiguousarray(model.z2[:_NC]), closed, float(tolerance),
+        int(max_iterations), log_d, log_ah, si, ok, its,
+    )  # fmt: skip
+    factor = np.where(ok, np.exp(log_d), np.nan)
+    final_tot = total0 / factor[:, None]
+    ph = np.where(ok, -log_ah if closed else ph0, np.nan)
+    omega = np.where(ok, 10.0**si, np.nan)
+    reason = np.full(n, _OK, dtype=object)
+    reason[~valid] = _R_INPUT
+    reason[valid & ~ok0] = _R_SPECIATION
+    redo = np.flatnonzero(ok0 & ~ok)  # left to the numpy search
+    if redo.size:
+        sub = dilution_for(
+            _new_solution(
+                {c: total0[redo, i] for i, c in enumerate(COMPONENTS[:_NC])}, ph0[redo], t[redo]
+            ),
+            goal[redo], phase_key, ph_mode="closed" if closed else "fixed",
+            activity_model=model_name, constants=cs, tolerance=tolerance,
+            max_iterations=max_iterations, engine="numpy",
+        )  # fmt: skip
+        factor[redo] = np.ravel(sub.factor)
+        final_tot[redo] = np.stack(
+            [np.ravel(sub.solution.totals[c]) for c in COMPONENTS[:_NC]], axis=1
+        )
+        assert sub.solution.pH is not None
+        ph[redo] = np.ravel(sub.solution.pH)
+        omega[redo] = np.ravel(sub.supersaturation)
+        ok[redo] = np.ravel(sub.converged)
+        reason[redo] = np.ravel(sub.reason)
+        its[redo] = np.ravel(sub.iterations)
+        ionic[redo] = np.nan  # the numpy search warned for these rows itself
+    final_tot[~ok] = np.nan
+    warn_if_outside(model_name, ionic[ok & np.isfinite(ionic)], stacklevel=3)
+    final = _new_solution(
+        {c: final_tot[:, i].reshape(shape) for i, c in enumerate(COMPONENTS[:_NC])},
+        ph.reshape(shape),
+        t.reshape(shape),
+    )
+    return Dilution(
+        factor=_squeeze(factor.reshape(shape)),
+        supersaturation=_squeeze(omega.reshape(shape)),
+        solution=final,
+        converged=_squeeze(ok.reshape(shape)),
+        reason=_squeeze(reason.reshape(shape)),
+        iterations=_squeeze(its.reshape(shape)),
+    )
+
+
 def dilution_for(
     solution: Solution,
     target: Any = 1.0,
@@ -1967,6 +2046,7 @@ def dilution_for(
     constants: Any = "default",
     tolerance: float = 1e-10,
     max_iterations: int = 60,
+    engine: str = "auto",
 ) -> Dilution:
     """The dilution factor that brings a phase's supersaturation down to a target.
 
@@ -1992,6 +2072,10 @@ def dilution_for(
         Largest ``|log10 Ω - log10 target|`` accepted. [-]
     max_iterations : int
         Steps of the search before a row is declared not converged.
+    engine : {"auto", "numpy", "numba"}
+        As in :func:`threshold`: ``"numba"`` solves the speciation and ln d
+        together in compiled code (Davies, a solution with a pH), rows it
+        does not converge going to the numpy search.
 
     Returns
     -------
@@ -2019,6 +2103,18 @@ def dilution_for(
     """
     solution = _check_solution(solution)
     _check_search(tolerance, max_iterations)
+    cs = resolve_constants(constants)
+    model_name = check_model(activity_model)
+    model = _model(cs, model_name)
+    kernel = _reaction_kernel(engine, model, model_name, solution.pH is not None)
+    if kernel is not None:
+        phase_key = canonical_phase(phase, tuple(cs.solids))
+        closed = _resolve_mode(ph_mode, solution) == "closed"
+        solution, goal = _with_target(solution, target)
+        return _dilution_compiled(
+            kernel, solution, goal, phase_key, closed, model, model_name, tolerance,
+            max_iterations,
+        )  # fmt: skip
     solution, goal, trial, valid, reason, phase_key, model_name, cs = _search_setup(
         solution, constants, phase, activity_model, ph_mode, target
     )
