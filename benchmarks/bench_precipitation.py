@@ -13,6 +13,9 @@
     as Na2C2O4 in a closed system, at which Ω(COM) = 1.  PHREEQC's equivalent is
     ``Whewellite 0 Na2Ox 1``: it adds Na2C2O4 until SI = 0.  oxalate's fixed-pH
     threshold (no counter-ion), the everyday clinical use, is timed too.
+``dilution_for``
+    The urine rows, closed: the dilution that brings Ω(COM) to 1 (timed only;
+    PHREEQC has no one-keyword equivalent).
 
 oxalate runs its default engine, the compiled kernel (numba), twice: on all of numba's
 threads (the default; ``numba.get_num_threads()``, 2 on the project's machine) and on
@@ -50,7 +53,7 @@ from bench_speciation import threads, urine_rows
 import oxalate
 from oxalate.phreeqc import run as phreeqc_run
 from oxalate.phreeqc import run_input, solutions_input
-from oxalate.precipitation import precipitate, threshold
+from oxalate.precipitation import dilution_for, precipitate, threshold
 
 
 def plasma_rows(n: int, seed: int = 1) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -161,6 +164,18 @@ def bench_threshold(n: int, pq_max: int, repeats: int, engines: list[str]) -> li
     return rows
 
 
+def bench_dilution(n: int, repeats: int, engines: list[str]) -> list[Any]:
+    """dilution_for on the urine rows, closed (no PHREEQC equivalent in one keyword)."""
+    s = solution(*urine_rows(n))
+
+    def closed(setting: str) -> Any:
+        engine = "numpy" if setting == "numpy" else "auto"
+        return dilution_for(s, ph_mode="closed", engine=engine)
+
+    times = time_ours(closed, repeats, engines)  # type: ignore[arg-type]
+    return [("dilution_for (closed)", n, times, np.nan, np.nan, closed("all").converged.mean())]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e4, 1e5])
@@ -193,6 +208,7 @@ def main() -> None:
         for name, n_rows, times, theirs, diff, conv in [
             *bench_precipitate(n, pq_max, args.repeats, engines),
             *bench_threshold(n, pq_max, args.repeats, engines),
+            *bench_dilution(n, args.repeats, engines),
         ]:
             rates = {e: n_rows / times[e] for e in engines}
             line = f"{name:28} {n_rows:7d}" + "".join(f" {rates[e]:15,.0f}" for e in engines)
