@@ -1,8 +1,8 @@
-"""Compiled solver of equilibria with a reaction: precipitation and thresholds (numba).
+"""Compiled solver of equilibria with a reaction: precipitation, thresholds, dilution (numba).
 
 The Newton of :mod:`oxalate.precipitation` for the common case (PHREEQC's Davies
-model, species the generated kernel covers, no solid at the start), as a loop
-over rows.  Per row the unknowns are ln m of the four metals, ln I, ln a(H⁺)
+model, species the generated kernel covers, a solution with a pH, no solid at
+the start), as a loop over rows.  Per row the unknowns are ln m of the four metals, ln I, ln a(H⁺)
 (solved in a closed system, held otherwise) and the reaction's own:
 
 * ``kind=0`` (:func:`precipitate_rows`): the moles ξ_p of each candidate phase
@@ -52,7 +52,7 @@ INV_LN10 = 1.0 / LN10
 KEEP = 0.01  # a step leaves at least this share of a component in solution
 STEP_LIMIT = 4.0  # largest change of ln m, ln I per step
 PH_STEP = 0.5 * LN10  # largest change of ln a_H per step (0.5 pH)
-AMOUNT_STEP = 2.0 * LN10  # threshold: largest change of ln T per step (two decades)
+AMOUNT_STEP = 2.0 * LN10  # threshold, dilution: largest change of ln T, ln d per step
 MAX_HALVINGS = 12  # backtracking: a step may be halved this many times
 WATER_SLOPE = 0.017  # a_w = 1 - 0.017 sum m, as in speciate (parkhurst2013)
 
