@@ -84,6 +84,24 @@ def _scaled(k: int, name: str) -> str:
     return name if k == 1 else f"{k} * {name}"
 
 
+def _kh_product(s: SpeciesShape, presence: str) -> str:
+    """``K_j(T) a_H^ν_H`` times the presence flags of the species' components.
+
+    ``presence`` formats a component's flag (``"p{}"`` or ``"pres[{}]"``); the
+    a_H powers are products of ``ah`` or ``iah`` = 1/a_H.
+    """
+    factors = [f"kt[{s.index}]"]
+    if s.nu_h > 0:
+        factors.append(_power("ah", s.nu_h))
+    elif s.nu_h < 0:
+        factors.append(_power("iah", -s.nu_h))
+    if s.metal >= 0:
+        factors.append(presence.format(s.metal))
+    if s.ligand >= 0:
+        factors.append(presence.format(s.ligand))
+    return " * ".join(factors)
+
+
 def _complex_constants(
     shapes: list[SpeciesShape],
     n_components: int,
@@ -148,16 +166,7 @@ def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
         w(f"        p{c} = 1.0 if T{c} > 0.0 else 0.0")
     # per-row constants of every species: K(T) a(H+)^nu_h, zero if a component is absent
     for s in shapes:
-        factors = [f"kt[{s.index}]"]
-        if s.nu_h > 0:
-            factors.append(_power("ah", s.nu_h))
-        elif s.nu_h < 0:
-            factors.append(_power("iah", -s.nu_h))
-        if s.metal >= 0:
-            factors.append(f"p{s.metal}")
-        if s.ligand >= 0:
-            factors.append(f"p{s.ligand}")
-        w(f"        kh{s.index} = {' * '.join(factors)}")
+        w(f"        kh{s.index} = {_kh_product(s, 'p{}')}")
     for u in range(4):
         w(f"        x{u} = math.log(T{u}) if T{u} > 0.0 else 0.0")
     z2c = [next(s.z2 for s in shapes if s.index == c) for c in range(n_components)]
@@ -384,16 +393,7 @@ def _fill_kh_source(shapes: list[SpeciesShape]) -> str:
     w("def fill_kh(kt, pres, ah, kh):")
     w("    iah = 1.0 / ah")
     for s in shapes:
-        factors = [f"kt[{s.index}]"]
-        if s.nu_h > 0:
-            factors.append(_power("ah", s.nu_h))
-        elif s.nu_h < 0:
-            factors.append(_power("iah", -s.nu_h))
-        if s.metal >= 0:
-            factors.append(f"pres[{s.metal}]")
-        if s.ligand >= 0:
-            factors.append(f"pres[{s.ligand}]")
-        w(f"    kh[{s.index}] = {' * '.join(factors)}")
+        w(f"    kh[{s.index}] = {_kh_product(s, 'pres[{}]')}")
     return "\n".join(out)
 
 

@@ -213,11 +213,11 @@ def _compiled_reaction(structure: bytes) -> Any:
     serial: tuple[Callable[..., Any], ...] = (
         _reaction.solve_n, _reaction.kt_fill, _reaction.state_eval, _reaction.newton,
         _reaction.workspace, _reaction.first_guess, _reaction.initial_state, _reaction.store,
-        _reaction.precipitate_block, _reaction.threshold_block, _reaction.dilution_block,
+        _reaction.precipitate_block, _reaction.search_block,
     )  # fmt: skip
     for fn in serial:
         parts.append("@numba.njit(cache=True, error_model='numpy')\n" + inspect.getsource(fn))
-    for fn in (_reaction.precipitate_rows, _reaction.threshold_rows, _reaction.dilution_rows):
+    for fn in (_reaction.precipitate_rows, _reaction.search_rows):
         parts.append(
             "@numba.njit(cache=True, error_model='numpy', parallel=True)\n" + inspect.getsource(fn)
         )
@@ -225,7 +225,7 @@ def _compiled_reaction(structure: bytes) -> Any:
 
 
 def reaction_kernel(nu: Any, nu_h: Any, nu_w: Any, z2: Any) -> Any:
-    """The compiled reaction module (``precipitate_rows``, ``threshold_rows``) for a structure."""
+    """The compiled reaction module (``precipitate_rows``, ``search_rows``) for a structure."""
     structure = np.column_stack([nu, nu_h, nu_w, z2]).astype(np.float64)
     return _compiled_reaction(structure.tobytes())
 

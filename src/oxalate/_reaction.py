@@ -9,9 +9,9 @@ the start), as a loop over rows.  Per row the unknowns are ln m of the four meta
   formed per kg of initial water, with hydrate water leaving the solvent;
   equations SI_p = 0 for the phases present, ξ_p = 0 for the others, updated
   by an active-set loop;
-* ``kind=1`` (:func:`threshold_rows`): ln T of one component (with a
+* ``kind=1`` (:func:`search_rows`): ln T of one component (with a
   counter-ion in fixed ratio), equation log10 Ω = log10 target;
-* ``kind=2`` (:func:`dilution_rows`): ln d, every total divided by d,
+* ``kind=2`` (:func:`search_rows`): ln d, every total divided by d,
   equation log10 Ω = log10 target.
 
 Every ligand's free molality follows its mass balance in closed form, as in
@@ -768,9 +768,18 @@ def precipitate_block(
             out_rem[row, c] = rem[c]
 
 
-def threshold_block(
+def precipitate_rows(n_blocks: int, *args: Any) -> None:  # pragma: no cover - compiled
+    """:func:`precipitate_block` on all rows, split into ``n_blocks`` blocks run in parallel."""
+    n = args[4].shape[0]  # t
+    size = (n + n_blocks - 1) // n_blocks
+    for b in prange(n_blocks):
+        precipitate_block(b * size, min(n, (b + 1) * size), *args)
+
+
+def search_block(
     lo: int,
     hi: int,
+    kind: int,
     log_k25: Any,
     delta_h: Any,
     z: Any,
@@ -788,6 +797,7 @@ def threshold_block(
     z_q: float,
     vary: int,
     s_lo: Any,
+    s_hi: float,
     nup: Any,
     nup_h: Any,
     nwp: Any,
@@ -803,15 +813,23 @@ def threshold_block(
     out_ok: Any,
     out_it: Any,
 ) -> None:
-    """The total of component ``vary`` where log10 Ω = ``log_goal``, rows lo..hi-1 (``kind=1``).
+    """log10 Ω = ``log_goal`` by one more unknown s, rows lo..hi-1, for ``kind`` 1 or 2.
 
-    The total T_c of every component moves by ``ratio[c]`` (T_vary - T0_vary),
-    the charge excess (closed) by ``z_q`` times the same.  Newton on ln
-    T_vary, kept in [s_lo, 0], together with the speciation, from each row's
-    speciation (``m``, ``lg``, ``ionic``, ``aw``), which it overwrites with
-    the one at the threshold.  Rows where T_vary or a counter-ion's total is
-    zero at the start are left (not converged) for the numpy solver.
-    """  # fmt: skip
+    ``kind=1`` (threshold): s = ln T_vary; the total T_c of every component
+    moves by ``ratio[c]`` (T_vary - T0_vary), the charge excess (closed) by
+    ``z_q`` times the same.  s starts at ln T0_vary; rows where T_vary or a
+    counter-ion's total is zero at the start are left (not converged) for
+    the numpy solver.
+
+    ``kind=2`` (dilution): s = ln d, every total and (closed) the charge
+    excess divided by d; ``ratio``, ``z_q`` and ``vary`` are not used.  s
+    starts at 0, and a row whose Ω is already at or below the target keeps
+    d = 1.
+
+    Newton on s, kept in [s_lo, s_hi], together with the speciation, from
+    each row's speciation (``m``, ``lg``, ``ionic``, ``aw``), which it
+    overwrites with the one at the solution.
+    """
     ns = log_k25.shape[0]
     nx = 7
     kt = np.empty(ns)
@@ -843,7 +861,8 @@ def threshold_block(
         q0 = 0.0
         for j in range(ns):
             q0 += z[j] * m[row, j]
-        x[6] = math.log(total0[row, vary])
+        if kind == 1:
+            x[6] = math.log(total0[row, vary])
         goal[0] = log_goal[row]
         if t[row] != t_last:
             kt_fill(log_k25, delta_h, t[row], kt)
@@ -854,9 +873,19 @@ def threshold_block(
             kt, pr, kh, a_ref[row], a_slope[row], lag, total0[row], 1.0, q0, 1.0, nup, nup_h,
             nwp, log_kp[row], goal, active, ratio, z_q, total0[row, vary], z2c,
         )  # fmt: skip
+        if kind == 2:
+            # Omega of the solution as it is (the speciation given): at or below the
+            # target, no dilution is needed
+            worst, _, _, _, _ = state_eval(2, closed, False, x, nx, 1, row_data, w, f, jac)
+            if np.isfinite(worst) and f[6] <= tol:
+                out_ok[row] = True
+                out_s[row] = 0.0
+                out_log_ah[row] = log_ah0[row]
+                out_si[row] = w[7][0]
+                continue
         conv, its, _, _ = newton(
-            1, closed, x, nx, 1, s_lo[row], 0.0, 1e-1 * tol, max_iter, tol, row_data, w, f,
-            jac, prev_x, step,
+            kind, closed, x, nx, 1, s_lo[row], s_hi, 1e-1 * tol, max_iter, tol, row_data, w,
+            f, jac, prev_x, step,
         )  # fmt: skip
         out_it[row] = its
         if not conv:
@@ -868,125 +897,9 @@ def threshold_block(
         out_si[row] = w[7][0]
 
 
-def precipitate_rows(n_blocks: int, *args: Any) -> None:  # pragma: no cover - compiled
-    """:func:`precipitate_block` on all rows, split into ``n_blocks`` blocks run in parallel."""
+def search_rows(n_blocks: int, *args: Any) -> None:  # pragma: no cover - compiled
+    """:func:`search_block` on all rows, split into ``n_blocks`` blocks run in parallel."""
     n = args[4].shape[0]  # t
     size = (n + n_blocks - 1) // n_blocks
     for b in prange(n_blocks):
-        precipitate_block(b * size, min(n, (b + 1) * size), *args)
-
-
-def threshold_rows(n_blocks: int, *args: Any) -> None:  # pragma: no cover - compiled
-    """:func:`threshold_block` on all rows, split into ``n_blocks`` blocks run in parallel."""
-    n = args[3].shape[0]  # t
-    size = (n + n_blocks - 1) // n_blocks
-    for b in prange(n_blocks):
-        threshold_block(b * size, min(n, (b + 1) * size), *args)
-
-
-def dilution_block(
-    lo: int,
-    hi: int,
-    log_k25: Any,
-    delta_h: Any,
-    z: Any,
-    t: Any,
-    a_ref: Any,
-    a_slope: Any,
-    total0: Any,
-    log_ah0: Any,
-    ok0: Any,
-    m: Any,
-    lg: Any,
-    ionic: Any,
-    aw: Any,
-    s_hi: float,
-    nup: Any,
-    nup_h: Any,
-    nwp: Any,
-    log_kp: Any,
-    log_goal: Any,
-    z2c: Any,
-    closed: bool,
-    tol: float,
-    max_iter: int,
-    out_s: Any,
-    out_log_ah: Any,
-    out_si: Any,
-    out_ok: Any,
-    out_it: Any,
-) -> None:
-    """The dilution d >= 1 with log10 Ω(T/d) = ``log_goal``, rows lo..hi-1 (``kind=2``).
-
-    Every total and (closed) the charge excess are divided by d.  A row whose
-    Ω is already at or below the target keeps d = 1.  Newton on ln d in
-    [0, s_hi], together with the speciation, from each row's speciation
-    (``m``, ``lg``, ``ionic``, ``aw``), which it overwrites with the one at d.
-    """
-    ns = log_k25.shape[0]
-    nx = 7
-    kt = np.empty(ns)
-    kh = np.empty(ns)
-    x = np.zeros(nx)
-    prev_x = np.zeros(nx)
-    step = np.zeros(nx)
-    f = np.zeros(nx)
-    jac = np.zeros((nx, nx))
-    lag = np.zeros(2)
-    goal = np.zeros(1)
-    active = np.ones(1, dtype=np.bool_)
-    ratio = np.zeros(10)
-    pr = np.zeros(10)
-    w = workspace(ns, 1)
-    t_last = np.nan
-    for row in range(lo, hi):
-        out_ok[row] = False
-        out_it[row] = 0
-        out_s[row] = np.nan
-        out_log_ah[row] = np.nan
-        out_si[row] = np.nan
-        if not (ok0[row] and np.isfinite(log_goal[row])):
-            continue
-        initial_state(row, m, lg, ionic, aw, log_ah0[row], total0, z2c, x, lag, pr)
-        q0 = 0.0
-        for j in range(ns):
-            q0 += z[j] * m[row, j]
-        goal[0] = log_goal[row]
-        if t[row] != t_last:
-            kt_fill(log_k25, delta_h, t[row], kt)
-            t_last = t[row]
-        if not closed:
-            fill_kh(kt, pr, math.exp(x[5]), kh)
-        row_data = (
-            kt, pr, kh, a_ref[row], a_slope[row], lag, total0[row], 1.0, q0, 1.0, nup, nup_h,
-            nwp, log_kp[row], goal, active, ratio, 0.0, 0.0, z2c,
-        )  # fmt: skip
-        # Omega of the solution as it is (the speciation given): at or below the target,
-        # no dilution is needed
-        worst, _, _, _, _ = state_eval(2, closed, False, x, nx, 1, row_data, w, f, jac)
-        if np.isfinite(worst) and f[6] <= tol:
-            out_ok[row] = True
-            out_s[row] = 0.0
-            out_log_ah[row] = log_ah0[row]
-            out_si[row] = w[7][0]
-            continue
-        conv, its, _, _ = newton(
-            2, closed, x, nx, 1, 0.0, s_hi, 1e-1 * tol, max_iter, tol, row_data, w, f, jac,
-            prev_x, step,
-        )  # fmt: skip
-        out_it[row] = its
-        if not conv:
-            continue
-        out_ok[row] = True
-        store(row, w, m, lg, ionic, aw)
-        out_s[row] = x[6]
-        out_log_ah[row] = x[5] / LN10
-        out_si[row] = w[7][0]
-
-
-def dilution_rows(n_blocks: int, *args: Any) -> None:  # pragma: no cover - compiled
-    """:func:`dilution_block` on all rows, split into ``n_blocks`` blocks run in parallel."""
-    n = args[3].shape[0]  # t
-    size = (n + n_blocks - 1) // n_blocks
-    for b in prange(n_blocks):
-        dilution_block(b * size, min(n, (b + 1) * size), *args)
+        search_block(b * size, min(n, (b + 1) * size), *args)

@@ -102,6 +102,7 @@ from .speciation import (
     Speciation,
     _a_line,
     _assemble,
+    _choose_engine,
     _kernel_module,
     _log_gamma,
     _Model,
@@ -775,31 +776,10 @@ def _active_set(
 
 def _reaction_kernel(engine: str, model: _Model, model_name: str, applies: bool) -> Any:
     """The compiled reaction module when ``engine`` asks for it and it covers the case."""
-    if engine not in ("auto", "numpy", "numba"):
-        raise ValueError(f"engine={engine!r} is not known; accepted: 'auto', 'numpy', 'numba'")
-    if engine == "numpy":
+    case = "the Davies model, a solution with a pH and no initial solids"
+    if not _choose_engine(engine, model_name, applies, model, case):
         return None
-    if not (applies and model_name == "davies"):
-        if engine == "numba":
-            raise ValueError(
-                "engine='numba' covers the Davies model, a solution with a pH and no initial "
-                "solids; use engine='numpy' (or 'auto') for this case"
-            )
-        return None
-    try:
-        kernel = _kernel_module()
-    except ImportError:
-        if engine == "numba":
-            raise
-        return None
-    if not kernel.covers(model.nu, model.nu_h, model.nu_w, model.z2):
-        if engine == "numba":
-            raise ValueError(
-                "engine='numba' needs species with at most one metal and one ligand; "
-                "use engine='numpy' for this constant set"
-            )
-        return None
-    return kernel.reaction_kernel(model.nu, model.nu_h, model.nu_w, model.z2)
+    return _kernel_module().reaction_kernel(model.nu, model.nu_h, model.nu_w, model.z2)
 
 
 def _flat_inputs(solution: Solution) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
@@ -1702,6 +1682,105 @@ def _threshold_result(
     )
 
 
+def _run_search(
+    kernel: Any,
+    kind: int,
+    model: _Model,
+    phase_key: str,
+    closed: bool,
+    goal: FloatArray,
+    inputs: tuple[FloatArray, FloatArray, FloatArray, BoolArray],
+    tolerance: float,
+    max_iterations: int,
+    ratio: FloatArray,
+    z_q: float,
+    vary: int,
+    lower: FloatArray,
+    upper: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray, BoolArray, npt.NDArray[np.int64], Any]:
+    """Speciate, then run the compiled search (``kind`` 1: threshold, 2: dilution).
+
+    ``inputs`` are :func:`_flat_inputs`.  Returns the unknown s per row
+    (ln T or ln d), the pH (solved when closed, else the one given), Ω of
+    ``phase_key``, converged, the initial speciation converged, iterations
+    and the ionic strength at the solution.
+    """
+    cs = model.constants
+    total0, t, ph0, _ = inputs
+    n = t.size
+    m, lg, ionic, aw, ok0, _, _ = _initial_speciation(model, total0, t, ph0)
+    solid = cs.solids[phase_key]
+    a_ref, a_slope = _a_line(t)
+    log_s = np.empty(n)
+    log_ah = np.empty(n)
+    si = np.empty(n)
+    ok = np.empty(n, dtype=bool)
+    its = np.empty(n, dtype=np.int64)
+    _kernel_module().run_rows(
+        kernel, "search", n, kind,
+        np.asarray(cs.log_k25, dtype=np.float64), np.asarray(cs.delta_h, dtype=np.float64),
+        model.z, t, a_ref, a_slope, total0, -ph0, ok0, m, lg, ionic, aw, ratio, float(z_q),
+        int(vary), lower, float(upper), np.delete(np.asarray(solid.stoichiometry), _H)[None, :],
+        np.array([solid.stoichiometry[_H]], dtype=np.float64),
+        np.array([solid.water], dtype=np.float64), solid.log_k(t).reshape(n, 1),
+        np.log10(goal), np.ascontiguousarray(model.z2[:_NC]), closed, float(tolerance),
+        int(max_iterations), log_s, log_ah, si, ok, its,
+    )  # fmt: skip
+    ph = np.where(ok, -log_ah if closed else ph0, np.nan)
+    omega = np.where(ok, 10.0**si, np.nan)
+    return log_s, ph, omega, ok, ok0, its, ionic
+
+
+def _search_reasons(valid: BoolArray, ok0: BoolArray) -> ObjectArray:
+    reason = np.full(valid.size, _OK, dtype=object)
+    reason[~valid] = _R_INPUT
+    reason[valid & ~ok0] = _R_SPECIATION
+    return reason
+
+
+def _take_numpy_rows(
+    redo: npt.NDArray[np.intp],
+    sub: Threshold | Dilution,
+    final_tot: FloatArray,
+    ph: FloatArray,
+    omega: FloatArray,
+    ok: BoolArray,
+    reason: ObjectArray,
+    its: npt.NDArray[np.int64],
+    ionic: FloatArray,
+) -> None:
+    """Copy the numpy search's results for the rows ``redo`` over the kernel's."""
+    final_tot[redo] = np.stack(
+        [np.ravel(sub.solution.totals[c]) for c in COMPONENTS[:_NC]], axis=1
+    )
+    assert sub.solution.pH is not None
+    ph[redo] = np.ravel(sub.solution.pH)
+    omega[redo] = np.ravel(sub.supersaturation)
+    ok[redo] = np.ravel(sub.converged)
+    reason[redo] = np.ravel(sub.reason)
+    its[redo] = np.ravel(sub.iterations)
+    ionic[redo] = np.nan  # the numpy search warned for these rows itself
+
+
+def _searched_solution(
+    final_tot: FloatArray,
+    ph: FloatArray,
+    t: FloatArray,
+    shape: tuple[int, ...],
+    ok: BoolArray,
+    ionic: FloatArray,
+    model_name: str,
+) -> Solution:
+    """The Solution at the solutions found (NaN rows where none), warning on I's range."""
+    final_tot[~ok] = np.nan
+    warn_if_outside(model_name, ionic[ok & np.isfinite(ionic)], stacklevel=4)
+    return _new_solution(
+        {c: final_tot[:, i].reshape(shape) for i, c in enumerate(COMPONENTS[:_NC])},
+        ph.reshape(shape),
+        t.reshape(shape),
+    )
+
+
 def _threshold_compiled(
     kernel: Any,
     solution: Solution,
@@ -1716,12 +1795,10 @@ def _threshold_compiled(
     counter_ion: str | None,
 ) -> Threshold:
     """:func:`threshold` by the compiled kernel; rows it does not converge by numpy."""
-    cs = model.constants
     shape = solution.shape
     n = solution.size
-    total0, t, ph0, valid = _flat_inputs(solution)
-    m, lg, ionic, aw, ok0, _, _ = _initial_speciation(model, total0, t, ph0)
-    solid = cs.solids[phase_key]
+    inputs = _flat_inputs(solution)
+    total0, t, ph0, valid = inputs
     ratio = np.zeros(_NC)
     ratio[add.c_idx] = 1.0
     if add.k_idx >= 0:
@@ -1732,29 +1809,13 @@ def _threshold_compiled(
         floor = total0[:, add.c_idx] - total0[:, add.k_idx] / add.ratio
         with np.errstate(divide="ignore", invalid="ignore"):
             lower = np.where(floor > 0, np.maximum(lower, np.log(floor) + 1e-9), lower)
-    a_ref, a_slope = _a_line(t)
-    log_total = np.empty(n)
-    log_ah = np.empty(n)
-    si = np.empty(n)
-    ok = np.empty(n, dtype=bool)
-    its = np.empty(n, dtype=np.int64)
-    _kernel_module().run_rows(
-        kernel, "threshold", n,
-        np.asarray(cs.log_k25, dtype=np.float64), np.asarray(cs.delta_h, dtype=np.float64),
-        model.z, t, a_ref, a_slope, total0, -ph0, ok0, m, lg, ionic, aw, ratio, float(z_q),
-        int(add.c_idx), lower, np.delete(np.asarray(solid.stoichiometry), _H)[None, :],
-        np.array([solid.stoichiometry[_H]], dtype=np.float64),
-        np.array([solid.water], dtype=np.float64), solid.log_k(t).reshape(n, 1),
-        np.log10(goal), np.ascontiguousarray(model.z2[:_NC]), closed, float(tolerance),
-        int(max_iterations), log_total, log_ah, si, ok, its,
+    log_total, ph, omega, ok, ok0, its, ionic = _run_search(
+        kernel, 1, model, phase_key, closed, goal, inputs, tolerance, max_iterations, ratio,
+        z_q, add.c_idx, lower, 0.0,
     )  # fmt: skip
     total = np.where(ok, np.exp(log_total), np.nan)
     final_tot = total0 + ratio * (total - total0[:, add.c_idx])[:, None]
-    ph = np.where(ok, -log_ah, np.nan) if closed else np.where(ok, ph0, np.nan)
-    omega = np.where(ok, 10.0**si, np.nan)
-    reason = np.full(n, _OK, dtype=object)
-    reason[~valid] = _R_INPUT
-    reason[valid & ~ok0] = _R_SPECIATION
+    reason = _search_reasons(valid, ok0)
     redo = np.flatnonzero(ok0 & ~ok)  # left to the numpy search
     if redo.size:
         sub = threshold(
@@ -1762,27 +1823,13 @@ def _threshold_compiled(
                 {c: total0[redo, i] for i, c in enumerate(COMPONENTS[:_NC])}, ph0[redo], t[redo]
             ),
             add.key, goal[redo], phase_key, counter_ion=counter_ion,
-            ph_mode="closed" if closed else "fixed", activity_model=model_name, constants=cs,
-            tolerance=tolerance, max_iterations=max_iterations, engine="numpy",
+            ph_mode="closed" if closed else "fixed", activity_model=model_name,
+            constants=model.constants, tolerance=tolerance, max_iterations=max_iterations,
+            engine="numpy",
         )  # fmt: skip
         total[redo] = np.ravel(sub.molality)
-        final_tot[redo] = np.stack(
-            [np.ravel(sub.solution.totals[c]) for c in COMPONENTS[:_NC]], axis=1
-        )
-        assert sub.solution.pH is not None
-        ph[redo] = np.ravel(sub.solution.pH)
-        omega[redo] = np.ravel(sub.supersaturation)
-        ok[redo] = np.ravel(sub.converged)
-        reason[redo] = np.ravel(sub.reason)
-        its[redo] = np.ravel(sub.iterations)
-        ionic[redo] = np.nan  # the numpy search warned for these rows itself
-    final_tot[~ok] = np.nan
-    warn_if_outside(model_name, ionic[ok & np.isfinite(ionic)], stacklevel=3)
-    final = _new_solution(
-        {c: final_tot[:, i].reshape(shape) for i, c in enumerate(COMPONENTS[:_NC])},
-        ph.reshape(shape),
-        t.reshape(shape),
-    )
+        _take_numpy_rows(redo, sub, final_tot, ph, omega, ok, reason, its, ionic)
+    final = _searched_solution(final_tot, ph, t, shape, ok, ionic, model_name)
     return _threshold_result(add, shape, total, goal, omega, final, ok, reason, its)
 
 
@@ -1969,35 +2016,17 @@ def _dilution_compiled(
     max_iterations: int,
 ) -> Dilution:
     """:func:`dilution_for` by the compiled kernel; rows it does not converge by numpy."""
-    cs = model.constants
     shape = solution.shape
     n = solution.size
-    total0, t, ph0, valid = _flat_inputs(solution)
-    m, lg, ionic, aw, ok0, _, _ = _initial_speciation(model, total0, t, ph0)
-    solid = cs.solids[phase_key]
-    a_ref, a_slope = _a_line(t)
-    log_d = np.empty(n)
-    log_ah = np.empty(n)
-    si = np.empty(n)
-    ok = np.empty(n, dtype=bool)
-    its = np.empty(n, dtype=np.int64)
-    _kernel_module().run_rows(
-        kernel, "dilution", n,
-        np.asarray(cs.log_k25, dtype=np.float64), np.asarray(cs.delta_h, dtype=np.float64),
-        model.z, t, a_ref, a_slope, total0, -ph0, ok0, m, lg, ionic, aw, math.log(1e12),
-        np.delete(np.asarray(solid.stoichiometry), _H)[None, :],
-        np.array([solid.stoichiometry[_H]], dtype=np.float64),
-        np.array([solid.water], dtype=np.float64), solid.log_k(t).reshape(n, 1),
-        np.log10(goal), np.ascontiguousarray(model.z2[:_NC]), closed, float(tolerance),
-        int(max_iterations), log_d, log_ah, si, ok, its,
+    inputs = _flat_inputs(solution)
+    total0, t, ph0, valid = inputs
+    log_d, ph, omega, ok, ok0, its, ionic = _run_search(
+        kernel, 2, model, phase_key, closed, goal, inputs, tolerance, max_iterations,
+        np.zeros(_NC), 0.0, 0, np.zeros(n), math.log(1e12),
     )  # fmt: skip
     factor = np.where(ok, np.exp(log_d), np.nan)
     final_tot = total0 / factor[:, None]
-    ph = np.where(ok, -log_ah if closed else ph0, np.nan)
-    omega = np.where(ok, 10.0**si, np.nan)
-    reason = np.full(n, _OK, dtype=object)
-    reason[~valid] = _R_INPUT
-    reason[valid & ~ok0] = _R_SPECIATION
+    reason = _search_reasons(valid, ok0)
     redo = np.flatnonzero(ok0 & ~ok)  # left to the numpy search
     if redo.size:
         sub = dilution_for(
@@ -2005,27 +2034,12 @@ def _dilution_compiled(
                 {c: total0[redo, i] for i, c in enumerate(COMPONENTS[:_NC])}, ph0[redo], t[redo]
             ),
             goal[redo], phase_key, ph_mode="closed" if closed else "fixed",
-            activity_model=model_name, constants=cs, tolerance=tolerance,
+            activity_model=model_name, constants=model.constants, tolerance=tolerance,
             max_iterations=max_iterations, engine="numpy",
         )  # fmt: skip
         factor[redo] = np.ravel(sub.factor)
-        final_tot[redo] = np.stack(
-            [np.ravel(sub.solution.totals[c]) for c in COMPONENTS[:_NC]], axis=1
-        )
-        assert sub.solution.pH is not None
-        ph[redo] = np.ravel(sub.solution.pH)
-        omega[redo] = np.ravel(sub.supersaturation)
-        ok[redo] = np.ravel(sub.converged)
-        reason[redo] = np.ravel(sub.reason)
-        its[redo] = np.ravel(sub.iterations)
-        ionic[redo] = np.nan  # the numpy search warned for these rows itself
-    final_tot[~ok] = np.nan
-    warn_if_outside(model_name, ionic[ok & np.isfinite(ionic)], stacklevel=3)
-    final = _new_solution(
-        {c: final_tot[:, i].reshape(shape) for i, c in enumerate(COMPONENTS[:_NC])},
-        ph.reshape(shape),
-        t.reshape(shape),
-    )
+        _take_numpy_rows(redo, sub, final_tot, ph, omega, ok, reason, its, ionic)
+    final = _searched_solution(final_tot, ph, t, shape, ok, ionic, model_name)
     return Dilution(
         factor=_squeeze(factor.reshape(shape)),
         supersaturation=_squeeze(omega.reshape(shape)),

@@ -444,7 +444,7 @@ def speciate(
     use_kernel = _choose_engine(
         engine,
         model_name,
-        solve_ph or balance_component is not None or charge_offset is not None,
+        not (solve_ph or balance_component is not None or charge_offset is not None),
         model,
     )
     if not (isinstance(chunk_size, int) and chunk_size > 0):
@@ -636,17 +636,28 @@ def _assemble(
     )
 
 
-def _choose_engine(engine: str, model_name: str, balanced: bool, model: _Model) -> bool:
-    """True when the compiled kernel should run."""
+def _choose_engine(
+    engine: str,
+    model_name: str,
+    applies: bool,
+    model: _Model,
+    case: str = "fixed pH, no charge balance and the Davies model",
+) -> bool:
+    """True when the compiled kernel should run.
+
+    ``applies``: the call is one the kernel covers apart from the activity
+    model (which must be Davies), described by ``case`` in the error that
+    ``engine="numba"`` raises otherwise.  ``"auto"`` falls back to numpy
+    wherever ``"numba"`` would raise.
+    """
     if engine not in ("auto", "numpy", "numba"):
         raise ValueError(f"engine={engine!r} is not known; accepted: 'auto', 'numpy', 'numba'")
     if engine == "numpy":
         return False
-    if not (model_name == "davies" and not balanced):
+    if not (model_name == "davies" and applies):
         if engine == "numba":
             raise ValueError(
-                "engine='numba' covers fixed pH, no charge balance and the Davies model; "
-                "use engine='numpy' (or 'auto') for this case"
+                f"engine='numba' covers {case}; use engine='numpy' (or 'auto') for this case"
             )
         return False
     try:
