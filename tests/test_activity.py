@@ -8,6 +8,7 @@ Properties: γ → 1 and the limiting-law slope as I → 0.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import oxalate
+from oxalate import precipitation
 from oxalate.activity import VALIDITY, log10_activity_coefficient
 
 Q = oxalate.Quantity
@@ -375,3 +377,33 @@ def test_size_dependent_model_needs_ion(model: str) -> None:
 def test_temperature_out_of_range() -> None:
     with pytest.raises(ValueError, match="temperature"):
         oxalate.activity_coefficient(2, "0.1 mol/kg", "105 degC")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda s: oxalate.speciate(s), id="speciate"),
+        pytest.param(lambda s: oxalate.speciate(s, engine="numpy"), id="speciate-numpy"),
+        pytest.param(lambda s: precipitation.precipitate(s), id="precipitate"),
+        pytest.param(lambda s: precipitation.precipitate(s, engine="numpy"), id="precip-numpy"),
+        pytest.param(lambda s: precipitation.threshold(s), id="threshold"),
+        pytest.param(lambda s: precipitation.threshold(s, engine="numpy"), id="threshold-numpy"),
+        pytest.param(lambda s: precipitation.dilution_for(s, 4.0), id="dilution"),
+        pytest.param(
+            lambda s: precipitation.dilution_for(s, 4.0, engine="numpy"), id="dilution-numpy"
+        ),
+        pytest.param(
+            lambda s: oxalate.supersaturation(
+                calcium="4 mmol/kg", oxalate="0.1 mmol/kg", ionic_strength="0.9 mol/kg"
+            ),
+            id="free-ion",
+        ),
+    ],
+)
+def test_range_warning_names_the_callers_line(call: Any) -> None:
+    """However deep inside the library (and whichever engine), the warning points here."""
+    s = oxalate.Solution(calcium="4 mmol/kg", sodium="900 mmol/kg", chloride="908 mmol/kg",
+                         oxalate="0.1 mmol/kg", pH=6.0)  # fmt: skip
+    with pytest.warns(oxalate.OxalateRangeWarning) as record:
+        call(s)
+    assert {w.filename for w in record} == {__file__}

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+import os
+
 __all__ = ["OxalateInputWarning", "OxalateRangeWarning", "OxalateWarning"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 class OxalateWarning(UserWarning):
@@ -24,3 +29,24 @@ class OxalateInputWarning(OxalateWarning):
     Only raised when the caller chose ``on_invalid="nan"``; the default
     ``"raise"`` raises :class:`ValueError` instead.
     """
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` for ``warnings.warn`` that points at the first frame outside oxalate.
+
+    Counted from the function that calls ``warnings.warn``, however deep inside
+    the library that is, so a warning names the user's line whichever public
+    function (and which engine) raised it; pandas finds its stack level the
+    same way.
+    """
+    frame = inspect.currentframe()
+    level = 0
+    try:
+        while frame is not None:
+            if not os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep):
+                return level
+            frame = frame.f_back
+            level += 1
+    finally:
+        del frame
+    return level

@@ -31,7 +31,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from ._errors import OxalateRangeWarning
+from ._errors import OxalateRangeWarning, user_stacklevel
 from .database import analyte
 from .thermo import debye_huckel_a_kelvin, debye_huckel_b_kelvin
 from .units import concentration, temperature_kelvin
@@ -81,8 +81,12 @@ def check_model(model: str) -> str:
     return key
 
 
-def warn_if_outside(model: str, ionic_strength: Any, *, stacklevel: int = 3) -> None:
-    """Warn with :class:`OxalateRangeWarning` where I exceeds the model's range."""
+def warn_if_outside(model: str, ionic_strength: Any) -> None:
+    """Warn with :class:`OxalateRangeWarning` where I exceeds the model's range.
+
+    The warning names the caller's line outside the library, however deep the
+    call (:func:`oxalate._errors.user_stacklevel`).
+    """
     limit = VALIDITY[model]
     i = np.asarray(ionic_strength)
     over = i > limit
@@ -92,7 +96,7 @@ def warn_if_outside(model: str, ionic_strength: Any, *, stacklevel: int = 3) -> 
             f"activity model {model!r} is trusted up to I = {limit:g} mol/kg; "
             f"{n} of {i.size} value(s) exceed it (max I = {float(np.nanmax(i)):.3g} mol/kg)",
             OxalateRangeWarning,
-            stacklevel=stacklevel,
+            stacklevel=user_stacklevel(),
         )
 
 

@@ -899,7 +899,7 @@ def _precipitate_compiled(
         cs, model_name, shape, np.nan_to_num(final_tot), t, m, lg, model.z2.astype(np.intp),
         ionic, aw, ph, final_tot, converged, res, its,
     )  # fmt: skip
-    warn_if_outside(model_name, ionic[converged], stacklevel=3)
+    warn_if_outside(model_name, ionic[converged])
     final_shaped = {c: final_tot[:, i].reshape(shape) for i, c in enumerate(COMPONENTS[:_NC])}
     final = _new_solution(final_shaped, ph.reshape(shape), t.reshape(shape))
     xi = xi + 0.0  # no negative zeros
@@ -1773,7 +1773,7 @@ def _searched_solution(
 ) -> Solution:
     """The Solution at the solutions found (NaN rows where none), warning on I's range."""
     final_tot[~ok] = np.nan
-    warn_if_outside(model_name, ionic[ok & np.isfinite(ionic)], stacklevel=4)
+    warn_if_outside(model_name, ionic[ok & np.isfinite(ionic)])
     return _new_solution(
         {c: final_tot[:, i].reshape(shape) for i, c in enumerate(COMPONENTS[:_NC])},
         ph.reshape(shape),
@@ -1973,7 +1973,7 @@ def threshold(
     good = np.flatnonzero(ok)
     tot_g, q_g = add.totals(trial, good, total[good])
     final, omega, ionic = _solution_at(trial, good, tot_g, q_g)
-    warn_if_outside(model_name, ionic[good], stacklevel=2)
+    warn_if_outside(model_name, ionic[good])
     return _threshold_result(add, shape, total, goal, omega, final, ok, reason, its)
 
 
@@ -2166,7 +2166,7 @@ def dilution_for(
     final, omega, ionic = _solution_at(
         trial, good, trial.total[good] / factor[good, None], trial.q0[good] / factor[good]
     )
-    warn_if_outside(model_name, ionic[good], stacklevel=2)
+    warn_if_outside(model_name, ionic[good])
     return Dilution(
         factor=_squeeze(factor.reshape(shape)),
         supersaturation=_squeeze(omega.reshape(shape)),

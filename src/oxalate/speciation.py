@@ -487,7 +487,7 @@ def speciate(
         )  # fmt: skip
     if balance_component is not None:  # an adjusted total is unknown where the row failed
         out_tot[~out_ok, balance_component] = np.nan
-    warn_if_outside(model_name, out_i[out_ok], stacklevel=2)
+    warn_if_outside(model_name, out_i[out_ok])
     return _assemble(
         cs, model_name, shape, totals, t, out_m, out_lg, lg_columns, out_i, out_aw, out_ph,
         out_tot, out_ok, out_res, out_it,
