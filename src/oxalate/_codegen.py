@@ -84,6 +84,28 @@ def _scaled(k: int, name: str) -> str:
     return name if k == 1 else f"{k} * {name}"
 
 
+def _davies(indent: str, w: Callable[[str], None]) -> None:
+    """Write PHREEQC's Davies log γ at I = exp(ln_i) and 1/γ per z² class (0, 1, 4, 9).
+
+    Defines ``lg0`` (neutral), ``lg1`` (z² = 1; log γ_z = z² lg1), ``df`` =
+    d(√I/(1+√I) - 0.3 I)/d ln I and ``ig0``, ``ig1``, ``ig4``, ``ig9``.
+    """
+    for line in (
+        "ii = math.exp(ln_i)",
+        "s = math.sqrt(ii)",
+        "f = s / (1.0 + s) - 0.3 * ii",
+        "df = 0.5 * s / ((1.0 + s) * (1.0 + s)) - 0.3 * ii",
+        "lg0 = 0.1 * ii",
+        "lg1 = -a * f",
+        "ig0 = math.exp(-LN10 * lg0)",
+        "ig1 = math.exp(-LN10 * lg1)",
+        "ig2s = ig1 * ig1",
+        "ig4 = ig2s * ig2s",
+        "ig9 = ig4 * ig4 * ig1",
+    ):
+        w(indent + line)
+
+
 def _kh_product(s: SpeciesShape, presence: str) -> str:
     """``K_j(T) a_H^ν_H`` times the presence flags of the species' components.
 
@@ -178,18 +200,7 @@ def kernel_source(shapes: list[SpeciesShape], n_components: int = 10) -> str:
     w("        it = 0")
     w("        for it in range(max_iter + 1):")
     w("            a = a_ref[row] + a_slope[row] * (aw - 1.0)")
-    w("            ii = math.exp(ln_i)")
-    w("            s = math.sqrt(ii)")
-    w("            f = s / (1.0 + s) - 0.3 * ii")
-    w("            df = 0.5 * s / ((1.0 + s) * (1.0 + s)) - 0.3 * ii")
-    w("            lg0 = 0.1 * ii")
-    w("            lg1 = -a * f")
-    # inverse activity coefficients per z^2 class
-    w("            ig0 = math.exp(-LN10 * lg0)")
-    w("            ig1 = math.exp(-LN10 * lg1)")
-    w("            ig2s = ig1 * ig1")
-    w("            ig4 = ig2s * ig2s")
-    w("            ig9 = ig4 * ig4 * ig1")
+    _davies(" " * 12, w)
     for c in range(n_components):
         gname = f"(1.0 / ig{z2c[c]})" if z2c[c] != 0 else "(1.0 / ig0)"
         if c < 4:
@@ -404,16 +415,7 @@ def _evaluate_source(shapes: list[SpeciesShape], n_components: int, closed: bool
     name = "evaluate_closed" if closed else "evaluate_fixed"
     w("@numba.njit(cache=True, error_model='numpy')")
     w(f"def {name}(kh, aw, a, x, ln_i, tl, m, jb, jt, el, sc, derivatives):")
-    w("    ii = math.exp(ln_i)")
-    w("    s = math.sqrt(ii)")
-    w("    f = s / (1.0 + s) - 0.3 * ii")
-    w("    df = 0.5 * s / ((1.0 + s) * (1.0 + s)) - 0.3 * ii")
-    w("    lg0 = 0.1 * ii")
-    w("    lg1 = -a * f")
-    w("    ig0 = math.exp(-LN10 * lg0)")
-    w("    ig1 = math.exp(-LN10 * lg1)")
-    w("    ig4 = ig1 * ig1 * ig1 * ig1")
-    w("    ig9 = ig4 * ig4 * ig1")
+    _davies("    ", w)
     for c in range(n_components):
         gamma = f"(1.0 / ig{z2c[c]})"
         w(f"    a{c} = math.exp(x[{c}]) * {gamma}" if c < 4 else f"    a{c} = {gamma}")

@@ -2004,6 +2004,26 @@ class Dilution:
     iterations: Any
 
 
+def _dilution_result(
+    shape: tuple[int, ...],
+    factor: FloatArray,
+    omega: FloatArray,
+    final: Solution,
+    ok: BoolArray,
+    reason: ObjectArray,
+    its: npt.NDArray[np.int64],
+) -> Dilution:
+    """The Dilution of flat per-row results, in the batch's shape."""
+    return Dilution(
+        factor=_squeeze(factor.reshape(shape)),
+        supersaturation=_squeeze(omega.reshape(shape)),
+        solution=final,
+        converged=_squeeze(ok.reshape(shape)),
+        reason=_squeeze(reason.reshape(shape)),
+        iterations=_squeeze(its.reshape(shape)),
+    )
+
+
 def _dilution_compiled(
     kernel: Any,
     solution: Solution,
@@ -2040,14 +2060,7 @@ def _dilution_compiled(
         factor[redo] = np.ravel(sub.factor)
         _take_numpy_rows(redo, sub, final_tot, ph, omega, ok, reason, its, ionic)
     final = _searched_solution(final_tot, ph, t, shape, ok, ionic, model_name)
-    return Dilution(
-        factor=_squeeze(factor.reshape(shape)),
-        supersaturation=_squeeze(omega.reshape(shape)),
-        solution=final,
-        converged=_squeeze(ok.reshape(shape)),
-        reason=_squeeze(reason.reshape(shape)),
-        iterations=_squeeze(its.reshape(shape)),
-    )
+    return _dilution_result(shape, factor, omega, final, ok, reason, its)
 
 
 def dilution_for(
@@ -2167,14 +2180,7 @@ def dilution_for(
         trial, good, trial.total[good] / factor[good, None], trial.q0[good] / factor[good]
     )
     warn_if_outside(model_name, ionic[good])
-    return Dilution(
-        factor=_squeeze(factor.reshape(shape)),
-        supersaturation=_squeeze(omega.reshape(shape)),
-        solution=final,
-        converged=_squeeze(ok.reshape(shape)),
-        reason=_squeeze(reason.reshape(shape)),
-        iterations=_squeeze(its.reshape(shape)),
-    )
+    return _dilution_result(shape, factor, omega, final, ok, reason, its)
 
 
 def mix(
