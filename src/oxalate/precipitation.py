@@ -794,14 +794,20 @@ def _flat_inputs(solution: Solution) -> tuple[FloatArray, FloatArray, FloatArray
 
 
 def _initial_speciation(
-    model: _Model, totals: FloatArray, t: FloatArray, ph: FloatArray
+    model: _Model,
+    totals: FloatArray,
+    t: FloatArray,
+    ph: FloatArray,
+    a_line: tuple[FloatArray, FloatArray],
 ) -> tuple[
     FloatArray, FloatArray, FloatArray, FloatArray, BoolArray, FloatArray, npt.NDArray[np.int64]
 ]:
     """Speciate every row with the compiled kernel, as :func:`speciate` does at fixed pH.
 
     Returns molality (N, S), log γ by z² class (N, 10), I, a_w, converged,
-    residual and iterations (raw arrays, no Speciation).
+    residual and iterations (raw arrays, no Speciation).  ``a_line`` is
+    :func:`~oxalate.speciation._a_line` of ``t``, which the reaction kernel
+    then uses too.
     """
     n = len(t)
     out_m = np.empty((n, len(model.z)))
@@ -810,7 +816,7 @@ def _initial_speciation(
     out_it = np.zeros(n, dtype=np.int64)
     out_ok = np.zeros(n, dtype=bool)
     _run_kernel(model, totals, t, ph, 1e-12, 100, out_m, out_lg, out_i, out_aw, out_res,
-                out_it, out_ok)  # fmt: skip
+                out_it, out_ok, a_line)  # fmt: skip
     return out_m, out_lg, out_i, out_aw, out_ok, out_res, out_it
 
 
@@ -831,12 +837,12 @@ def _precipitate_compiled(
     n = solution.size
     n_p = len(keys)
     total0, t, ph0, valid = _flat_inputs(solution)
-    m, lg, ionic, aw, ok0, res, its = _initial_speciation(model, total0, t, ph0)
+    a_ref, a_slope = _a_line(t)
+    m, lg, ionic, aw, ok0, res, its = _initial_speciation(model, total0, t, ph0, (a_ref, a_slope))
     nup = np.ascontiguousarray([np.delete(np.asarray(sd.stoichiometry), _H) for sd in solids])
     log_kp = np.ascontiguousarray(
         np.stack([sd.log_k(t) for sd in solids], axis=-1).reshape(n, n_p)
     )
-    a_ref, a_slope = _a_line(t)
     xi = np.empty((n, n_p))
     active = np.empty((n, n_p), dtype=bool)
     log_ah = np.empty(n)
@@ -1708,9 +1714,9 @@ def _run_search(
     cs = model.constants
     total0, t, ph0, _ = inputs
     n = t.size
-    m, lg, ionic, aw, ok0, _, _ = _initial_speciation(model, total0, t, ph0)
-    solid = cs.solids[phase_key]
     a_ref, a_slope = _a_line(t)
+    m, lg, ionic, aw, ok0, _, _ = _initial_speciation(model, total0, t, ph0, (a_ref, a_slope))
+    solid = cs.solids[phase_key]
     log_s = np.empty(n)
     log_ah = np.empty(n)
     si = np.empty(n)

@@ -700,10 +700,14 @@ def _run_kernel(
     out_res: FloatArray,
     out_it: npt.NDArray[np.int64],
     out_ok: BoolArray,
+    a_line: tuple[FloatArray, FloatArray] | None = None,
 ) -> None:
-    """Solve every row with the compiled kernel (fixed pH, Davies)."""
+    """Solve every row with the compiled kernel (fixed pH, Davies).
+
+    ``a_line`` is :func:`_a_line` of ``t`` when the caller has it already.
+    """
     kernel = _kernel_module()
-    a_ref, a_slope = _a_line(t)
+    a_ref, a_slope = _a_line(t) if a_line is None else a_line
     kernel.solve_rows(
         model.nu, model.nu_h, model.nu_w, model.z2,
         np.asarray(model.constants.log_k25), np.asarray(model.constants.delta_h), t,
