@@ -16,11 +16,18 @@ The data are plain CSV files shipped in the package, each row carrying a
 Named constant sets are layers over ``"default"``: a row in set ``"nist46"``
 replaces the default row of the same species or phase.  Nothing is read at
 import; the first call reads and caches.
+
+The chemical system itself (which components there are, in which order, their
+charges, and which are metals and which ligands) is read from ``ions.csv``
+too (:func:`chemical_system`): the speciation engines and the code generator
+take their sizes and indices from it.  Adding a ligand is a row of
+``ions.csv``, a column of ``species.csv`` and ``solids.csv`` and a keyword of
+:class:`oxalate.Solution`; adding a phase is a row of ``solids.csv`` (or of a
+user's table, :func:`from_csv`).
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -29,78 +36,69 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
+from ._common import package_data, read_csv
+
 __all__ = [
     "COMPONENTS",
     "CONSTANT_SETS",
+    "WATER_MOLAR_MASS",
     "Analyte",
+    "ChemicalSystem",
     "ConstantSet",
     "Solid",
     "analyte",
     "analytes",
     "bibliography",
+    "canonical_phase",
+    "chemical_system",
     "constant_set",
+    "from_csv",
     "resolve_constants",
+    "van_t_hoff",
 ]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 
-#: Component keys, in the order of the stoichiometry columns.
-COMPONENTS: tuple[str, ...] = (
-    "Ca", "Mg", "Na", "K", "Cl", "Ox", "Cit", "PO4", "SO4", "CO3", "H",
-)  # fmt: skip
-
 #: Names of the constant sets shipped with the package.
 CONSTANT_SETS: tuple[str, ...] = ("default", "thermochimie", "nist46")
 
-#: Gas constant used by PHREEQC's van 't Hoff expression. [kJ/(mol K)]
+#: Gas constant used by PHREEQC's van 't Hoff expression (parkhurst2013). [kJ/(mol K)]
 R_KJ = 8.31470e-3
+#: Reference temperature of the constants. [K]
 T_REF = 298.15
 
-_PHASE_ALIASES = {
-    "com": "COM",
-    "whewellite": "COM",
-    "calcium oxalate monohydrate": "COM",
-    "cod": "COD",
-    "weddellite": "COD",
-    "calcium oxalate dihydrate": "COD",
-    "cot": "COT",
-    "caoxite": "COT",
-    "calcium oxalate trihydrate": "COT",
-    "brushite": "brushite",
-    "dcpd": "brushite",
-    "hydroxyapatite": "hydroxyapatite",
-    "hap": "hydroxyapatite",
-    "octacalcium_phosphate": "octacalcium_phosphate",
-    "octacalcium phosphate": "octacalcium_phosphate",
-    "ocp": "octacalcium_phosphate",
-}
+#: Molar mass of water from the IUPAC 2005 atomic weights, 2 x 1.00794 +
+#: 15.9994 g/mol (wieser2006); PHREEQC derives the same from the database
+#: :mod:`oxalate.phreeqc` writes. [kg/mol]
+WATER_MOLAR_MASS = 18.01528e-3
+
+if TYPE_CHECKING:
+    #: Component keys, in the order of the stoichiometry columns: those of
+    #: ``ions.csv`` in its order, then ``"H"`` (read on first use, see
+    #: :func:`chemical_system`).
+    COMPONENTS: tuple[str, ...]
 
 
-def _data_path(name: str) -> Any:
-    return resources.files("oxalate") / "data" / name
-
-
-def _read_csv(source: Any) -> list[dict[str, str]]:
-    if isinstance(source, (str, Path)):
-        with open(source, newline="", encoding="utf-8") as handle:
-            return list(csv.DictReader(handle))
-    with source.open("r", encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+def __getattr__(name: str) -> Any:
+    # COMPONENTS comes from ions.csv, read on first use rather than at import
+    if name == "COMPONENTS":
+        return chemical_system().components
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @cache
 def _species_rows() -> tuple[dict[str, str], ...]:
-    return tuple(_read_csv(_data_path("species.csv")))
+    return tuple(read_csv(package_data("species.csv")))
 
 
 @cache
 def _solid_rows() -> tuple[dict[str, str], ...]:
-    return tuple(_read_csv(_data_path("solids.csv")))
+    return tuple(read_csv(package_data("solids.csv")))
 
 
 @dataclass(frozen=True)
@@ -116,6 +114,9 @@ class Analyte:
     ion_size: float
     wateq_b: float
     source: str
+    phreeqc_element: str = ""
+    element_molar_mass: float = 0.0
+    alkalinity: float = 0.0
 
 
 @cache
@@ -133,7 +134,7 @@ def analytes() -> Mapping[str, Analyte]:
     40.078
     """
     out = {}
-    for row in _read_csv(_data_path("ions.csv")):
+    for row in read_csv(package_data("ions.csv")):
         out[row["analyte"]] = Analyte(
             name=row["analyte"],
             component=row["component"],
@@ -146,6 +147,9 @@ def analytes() -> Mapping[str, Analyte]:
             ion_size=float(row["ion_size"]),
             wateq_b=float(row["wateq_b"]),
             source=f"{row['mass_source']};{row['ion_size_source']}",
+            phreeqc_element=row.get("phreeqc_element") or row["component"],
+            element_molar_mass=float(row.get("element_molar_mass") or row["molar_mass"]),
+            alkalinity=float(row.get("alkalinity") or 0.0),
         )
     return MappingProxyType(out)
 
@@ -169,6 +173,96 @@ def analyte(name: str) -> Analyte:
 
 
 @dataclass(frozen=True)
+class ChemicalSystem:
+    """The components of the model and their roles, read once from ``ions.csv``.
+
+    Every analyte of ``ions.csv`` is a component, in the file's order, and
+    ``"H"`` (H⁺) comes last.  The cations are the *metals* and the anions the
+    *ligands*: the speciation engines solve the metals' free molalities by
+    Newton's method and every ligand's in closed form (no species holds two
+    ligands), so ``ions.csv`` lists the metals first.
+
+    Attributes
+    ----------
+    components : tuple of str
+        Component keys, H last (``"Ca", ..., "CO3", "H"``).
+    analytes : tuple of str
+        The analyte name of each component but H (``"calcium"``, ...).
+    charge : numpy.ndarray
+        Charge of each component, H included. [-]
+    metals, ligands : tuple of int
+        Positions of the cations and of the anions in ``components``.
+    h : int
+        Position of H.
+
+    Examples
+    --------
+    >>> from oxalate.database import chemical_system
+    >>> system = chemical_system()
+    >>> system.components[system.metals[0]], system.components[system.h]
+    ('Ca', 'H')
+    """
+
+    components: tuple[str, ...]
+    analytes: tuple[str, ...]
+    charge: FloatArray
+    metals: tuple[int, ...]
+    ligands: tuple[int, ...]
+
+    @property
+    def h(self) -> int:
+        """Position of H⁺ among the components (the last)."""
+        return len(self.components) - 1
+
+    @property
+    def solutes(self) -> tuple[str, ...]:
+        """The components whose totals a solution gives: all but H."""
+        return self.components[:-1]
+
+    def index(self, name: str) -> int:
+        """Position of a component given by its key (``"Ox"``) or analyte name (``"oxalate"``)."""
+        if name in self.components:
+            return self.components.index(name)
+        if name in self.analytes:
+            return self.analytes.index(name)
+        raise KeyError(f"unknown component {name!r}; known: {list(self.analytes)}")
+
+
+@cache
+def chemical_system() -> ChemicalSystem:
+    """The chemical system of ``ions.csv``: components, charges, metals and ligands.
+
+    Returns
+    -------
+    ChemicalSystem
+
+    Raises
+    ------
+    ValueError
+        If ``ions.csv`` does not list its cations before its anions, or
+        lists a neutral analyte.
+    """
+    table = analytes()
+    names = tuple(table)
+    charge = [float(table[n].charge) for n in names]
+    metals = tuple(i for i, z in enumerate(charge) if z > 0)
+    ligands = tuple(i for i, z in enumerate(charge) if z < 0)
+    if len(metals) + len(ligands) != len(names):
+        raise ValueError("ions.csv: every analyte must be charged (a cation or an anion)")
+    if metals != tuple(range(len(metals))):
+        raise ValueError("ions.csv: list the cations (metals) before the anions (ligands)")
+    charges = np.array([*charge, 1.0])
+    charges.setflags(write=False)
+    return ChemicalSystem(
+        components=(*(table[n].component for n in names), "H"),
+        analytes=names,
+        charge=charges,
+        metals=metals,
+        ligands=ligands,
+    )
+
+
+@dataclass(frozen=True)
 class Solid:
     """A solid phase and its dissolution reaction.
 
@@ -187,6 +281,7 @@ class Solid:
     source: str
     note: str = ""
     k25: float | None = None
+    aliases: tuple[str, ...] = ()
 
     def log_k(self, temperature: FloatArray | float) -> FloatArray:
         """log10 K of dissolution at ``temperature`` [K] by van 't Hoff."""
@@ -274,10 +369,14 @@ class ConstantSet:
         t = np.asarray(temperature, dtype=np.float64)[..., np.newaxis]
         return van_t_hoff(self.log_k25, self.delta_h, t)
 
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """Keys of the solids, in table order: the phases :func:`oxalate.speciate` reports."""
+        return tuple(self.solids)
+
     def solid(self, phase: str) -> Solid:
         """The :class:`Solid` named ``phase`` (aliases such as ``"whewellite"`` accepted)."""
-        key = canonical_phase(phase, tuple(self.solids))
-        return self.solids[key]
+        return self.solids[canonical_phase(phase, self)]
 
     def with_solubility_product(self, **values: float) -> ConstantSet:
         """A copy with some solubility products replaced (at 25 °C).
@@ -297,7 +396,7 @@ class ConstantSet:
         """
         solids = dict(self.solids)
         for phase, k in values.items():
-            key = canonical_phase(phase, tuple(solids))
+            key = canonical_phase(phase, self)
             if not (isinstance(k, (int, float)) and math.isfinite(k) and k > 0):
                 raise ValueError(
                     f"{phase}: a solubility product must be a positive number, not {k!r}"
@@ -320,22 +419,54 @@ class ConstantSet:
         raise KeyError(f"unknown species {species!r} in constant set {self.name!r}")
 
 
-def canonical_phase(phase: str, known: Iterable[str] | None = None) -> str:
-    """Map a phase name or alias to its canonical key.
+def _normal_name(name: str) -> str:
+    return " ".join(name.strip().lower().replace("_", " ").split())
+
+
+def canonical_phase(phase: str, known: ConstantSet | Iterable[str] | None = None) -> str:
+    """Map a phase name or alias to its key: ``"whewellite"`` and ``"com"`` to ``"COM"``.
+
+    A phase is known by its key, its mineral name and the aliases of its row
+    of ``solids.csv`` (or of a user's table), case-insensitively.
+
+    Parameters
+    ----------
+    phase : str
+        A phase key, mineral name or alias.
+    known : ConstantSet or iterable of str, optional
+        The constant set whose solids are accepted, or some phase keys of
+        the default set; default: every solid of the default set.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For a name that is not one of the accepted phases; the message lists
+        them.
 
     Examples
     --------
     >>> from oxalate.database import canonical_phase
-    >>> canonical_phase("whewellite")
-    'COM'
+    >>> canonical_phase("whewellite"), canonical_phase("ocp")
+    ('COM', 'octacalcium_phosphate')
     """
     if not isinstance(phase, str):
         raise TypeError(f"phase={phase!r} must be a string such as 'COM'")
-    key = _PHASE_ALIASES.get(phase.strip().lower(), phase)
-    names = tuple(known) if known is not None else tuple(dict.fromkeys(_PHASE_ALIASES.values()))
-    if key not in names:
-        raise ValueError(f"phase={phase!r} is not known; accepted: {', '.join(names)}")
-    return key
+    if isinstance(known, ConstantSet):
+        solids, names = known.solids, tuple(known.solids)
+    else:
+        solids = constant_set("default").solids
+        names = tuple(solids) if known is None else tuple(known)
+    wanted = _normal_name(phase)
+    for key in names:
+        solid = solids.get(key)
+        spellings = (key,) if solid is None else (key, solid.mineral, *solid.aliases)
+        if phase == key or wanted in {_normal_name(s) for s in spellings}:
+            return key
+    raise ValueError(f"phase={phase!r} is not known; accepted: {', '.join(names)}")
 
 
 def _rows_for(rows: Iterable[dict[str, str]], name: str, key: str) -> list[dict[str, str]]:
@@ -351,15 +482,17 @@ def _rows_for(rows: Iterable[dict[str, str]], name: str, key: str) -> list[dict[
 def _build(
     name: str, species_rows: list[dict[str, str]], solid_rows: list[dict[str, str]]
 ) -> ConstantSet:
-    for row in species_rows:
-        missing = [
-            c
-            for c in ("species", "charge", "log_k", "delta_h", "source", *COMPONENTS)
-            if c not in row
-        ]
-        if missing:
-            raise ValueError(f"species table is missing columns {missing}")
-    stoich = np.array([[float(r[c]) for c in COMPONENTS] for r in species_rows], dtype=np.float64)
+    system = chemical_system()
+    components = system.components
+    for what, rows, needed in (
+        ("species", species_rows, ("species", "charge", "log_k", "delta_h", "source")),
+        ("solids", solid_rows, ("phase", "mineral", "formula", "delta_h", "ions", "source")),
+    ):
+        for row in rows:
+            missing = [c for c in (*needed, *components) if c not in row]
+            if missing:
+                raise ValueError(f"{what} table is missing columns {missing}")
+    stoich = np.array([[float(r[c]) for c in components] for r in species_rows], dtype=np.float64)
     stoich.setflags(write=False)
     arrays = {
         "charge": np.array([float(r["charge"]) for r in species_rows]),
@@ -369,9 +502,7 @@ def _build(
     }
     for a in arrays.values():
         a.setflags(write=False)
-    charge_from_stoich = stoich @ np.array(
-        [2, 2, 1, 1, -1, -2, -3, -3, -2, -2, 1], dtype=np.float64
-    )
+    charge_from_stoich = stoich @ system.charge
     bad = np.flatnonzero(np.abs(charge_from_stoich - arrays["charge"]) > 1e-12)
     if bad.size:
         raise ValueError(
@@ -385,7 +516,7 @@ def _build(
             phase=r["phase"],
             mineral=r["mineral"],
             formula=r["formula"],
-            stoichiometry=tuple(float(r[c]) for c in COMPONENTS),
+            stoichiometry=tuple(float(r[c]) for c in components),
             water=float(r["H2O"] or 0.0),
             log_k25=log_k,
             delta_h=float(r["delta_h"] or 0.0),
@@ -393,6 +524,7 @@ def _build(
             source=r["source"],
             note=r.get("note", ""),
             k25=k25,
+            aliases=tuple(a.strip() for a in (r.get("aliases") or "").split(";") if a.strip()),
         )
     return ConstantSet(
         name=name,
@@ -461,9 +593,9 @@ def from_csv(
     >>> from_csv(path).name
     'user'
     """
-    species_rows = _read_csv(species)
+    species_rows = read_csv(species)
     solid_rows = (
-        _read_csv(solids)
+        read_csv(solids)
         if solids is not None
         else list(_rows_for(_solid_rows(), "default", "phase"))
     )

@@ -1,0 +1,44 @@
+"""Small helpers every layer of oxalate shares: package data files and scalar results.
+
+A private home for pieces that several public modules need, so that no public
+module reaches into another one's private names (see ``docs/architecture.rst``).
+Nothing here imports another module of the package.
+"""
+
+from __future__ import annotations
+
+import csv
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["package_data", "read_csv", "scalar_or_array"]
+
+
+def package_data(name: str) -> Any:
+    """The file ``oxalate/data/<name>`` as an importlib resource (a Traversable)."""
+    return resources.files("oxalate") / "data" / name
+
+
+def read_csv(source: Any) -> list[dict[str, str]]:
+    """Rows of a CSV file (a path, or a resource of :func:`package_data`) as dicts."""
+    if isinstance(source, (str, Path)):
+        with open(source, newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    with source.open("r", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def scalar_or_array(x: Any) -> Any:
+    """A 0-d result as a numpy scalar, anything else as an array: scalar in, scalar out.
+
+    Examples
+    --------
+    >>> from oxalate._common import scalar_or_array
+    >>> scalar_or_array(np.asarray(2.0)), scalar_or_array([1.0, 2.0])
+    (np.float64(2.0), array([1., 2.]))
+    """
+    x = np.asarray(x)
+    return x[()] if x.ndim == 0 else x
