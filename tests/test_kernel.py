@@ -118,33 +118,45 @@ def test_unknown_engine_is_refused() -> None:
         oxalate.speciate(_urines(2), engine="fortran")
 
 
-def test_generated_kernel_source_is_deterministic_and_readable() -> None:
-    from oxalate._codegen import kernel_source, species_shapes
-    from oxalate.speciation import _model
+def _kernel_source(name: str) -> tuple[str, list[object]]:
+    from oxalate._engines import species_model
+    from oxalate._engines.codegen import KernelLayout, kernel_source, species_shapes
 
-    model = _model(oxalate.constant_set(), "davies")
-    shapes = species_shapes(model.nu, model.nu_h, model.nu_w, model.z2)
-    source = kernel_source(shapes)
-    assert source == kernel_source(shapes)
+    model = species_model(oxalate.constant_set(name), "davies")
+    n_metals = len(model.system.metals)
+    shapes = species_shapes(model.nu, model.nu_h, model.nu_w, model.z2, n_metals)
+    layout = KernelLayout(model.n_components, n_metals, model.n_gamma)
+    return kernel_source(shapes, layout, model.activity), shapes  # type: ignore[arg-type]
+
+
+def test_generated_kernel_source_is_deterministic_and_readable() -> None:
+    source, shapes = _kernel_source("default")
+    assert source == _kernel_source("default")[0]
     compile(source, "<generated>", "exec")  # valid Python
     # one line per species for its per-row constant and one for its molality
     for s in shapes:
-        assert f"        kh{s.index} = kt[{s.index}]" in source
-        assert f"            m{s.index} = min(" in source
+        assert f"        kh{s.index} = kt[{s.index}]" in source  # type: ignore[attr-defined]
+        assert f"            m{s.index} = min(" in source  # type: ignore[attr-defined]
     # the same structure for every shipped constant set: one compiled kernel serves all
     for name in oxalate.CONSTANT_SETS:
-        other = _model(oxalate.constant_set(name), "davies")
-        assert kernel_source(species_shapes(other.nu, other.nu_h, other.nu_w, other.z2)) == source
+        assert _kernel_source(name)[0] == source
 
 
 def test_structures_the_generator_cannot_write_fall_back_to_numpy() -> None:
-    from oxalate import _kernel
+    from oxalate._engines.codegen import species_shapes
+
+    def covers(nu: np.ndarray, z2: np.ndarray) -> bool:
+        try:
+            species_shapes(nu, np.zeros(len(nu)), np.zeros(len(nu)), z2, 4)
+        except ValueError:
+            return False
+        return True
 
     nu = np.zeros((2, 10))
     nu[0, 0] = 1.0  # Ca+2
     nu[1, [0, 5, 6]] = 1.0  # a mixed oxalate-citrate complex: two ligands
     z2 = np.array([4.0, 9.0])
-    assert not _kernel.covers(nu, np.zeros(2), np.zeros(2), z2)
-    assert _kernel.covers(nu[:1], np.zeros(1), np.zeros(1), z2[:1])
+    assert not covers(nu, z2)
+    assert covers(nu[:1], z2[:1])
     half = nu[:1] * 0.5  # a non-integer coefficient
-    assert not _kernel.covers(half, np.zeros(1), np.zeros(1), z2[:1])
+    assert not covers(half, z2[:1])

@@ -17,8 +17,9 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from .database import COMPONENTS, analyte
-from .units import OnInvalid, as_molality, solution_density, temperature_kelvin
+from ._quantities import OnInvalid
+from .database import analyte, chemical_system
+from .units import as_molality, solution_density, temperature_kelvin
 
 __all__ = ["ANALYTES", "Solution"]
 
@@ -203,7 +204,7 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         keyed = {}
         for name, value in totals.items():
             key = ANALYTES.get(name, name)
-            if key not in COMPONENTS or key == "H":
+            if key not in chemical_system().solutes:
                 raise ValueError(f"totals: unknown component {name!r}; accepted: {list(ANALYTES)}")
             keyed[analyte(key).name] = Quantity(np.asarray(value, dtype=np.float64), "mol/kg")
         t = np.asarray(temperature_kelvin, dtype=np.float64)
@@ -214,16 +215,109 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         """Number of solutions in the batch."""
         return int(np.prod(self.shape, dtype=np.int64))
 
+    @classmethod
+    def from_arrays(
+        cls,
+        totals: Mapping[str, Any],
+        *,
+        pH: Any,
+        temperature_kelvin: Any,
+    ) -> Solution:
+        """A Solution from float arrays as they are: the magnitude layer's fast path.
+
+        No units and no conversion: the totals are molalities, the
+        temperature is in kelvin.  Components left out are zero.  A NaN total,
+        pH or temperature marks a row without a valid composition, as
+        ``on_invalid="nan"`` does; it comes back unconverged from every
+        function.  This is how :func:`oxalate.precipitate` and the searches
+        build the solutions they return.
+
+        Parameters
+        ----------
+        totals : mapping
+            Component key (``"Ca"``) or analyte name (``"calcium"``) to total
+            molality. [mol/kg]
+        pH : float, array or None
+            ``None``: solve the pH from electroneutrality.
+        temperature_kelvin : float or array
+            [K]
+
+        Raises
+        ------
+        ValueError
+            For an unknown component, a negative total or arrays that do not
+            broadcast.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from oxalate import Solution
+        >>> s = Solution.from_arrays({"Ca": np.array([2e-3, np.nan])}, pH=6.0,
+        ...                          temperature_kelvin=310.15)
+        >>> s.shape, s.totals["Ox"]
+        ((2,), array([0., 0.]))
+        """
+        solutes = chemical_system().solutes
+        keyed: dict[str, Any] = {}
+        for name, value in totals.items():
+            key = ANALYTES.get(name, name)
+            if key not in solutes:
+                raise ValueError(f"totals: unknown component {name!r}; accepted: {list(ANALYTES)}")
+            array = np.asarray(value, dtype=np.float64)
+            if np.any(array < 0):
+                raise ValueError(f"totals[{name!r}] has negative values; totals must be >= 0")
+            keyed[key] = array
+        t = np.asarray(temperature_kelvin, dtype=np.float64)
+        ph = None if pH is None else np.asarray(pH, dtype=np.float64)
+        try:
+            shape = np.broadcast_shapes(
+                t.shape, *(v.shape for v in keyed.values()), *(() if ph is None else (ph.shape,))
+            )
+        except ValueError:
+            raise ValueError(
+                "totals, pH and temperature_kelvin do not broadcast to one batch shape: "
+                f"{ {k: v.shape for k, v in keyed.items()} }, "
+                f"pH {None if ph is None else ph.shape}, temperature {t.shape}"
+            ) from None
+        zero = np.zeros(())
+        return cls._make({c: keyed.get(c, zero) for c in solutes}, ph, t, shape)
+
+    @classmethod
+    def _make(
+        cls,
+        totals: Mapping[str, Any],
+        ph: Any,
+        temperature: Any,
+        shape: tuple[int, ...],
+    ) -> Solution:
+        """The one place a Solution is built from validated parts (read-only copies)."""
+        new = object.__new__(cls)
+        fixed = {}
+        for key, value in totals.items():
+            arr = np.array(np.broadcast_to(value, shape), dtype=np.float64)
+            arr.setflags(write=False)
+            fixed[key] = arr
+        object.__setattr__(new, "totals", MappingProxyType(fixed))
+        object.__setattr__(
+            new,
+            "pH",
+            None if ph is None else np.array(np.broadcast_to(ph, shape), dtype=np.float64),
+        )
+        object.__setattr__(
+            new, "temperature", np.array(np.broadcast_to(temperature, shape), dtype=np.float64)
+        )
+        object.__setattr__(new, "shape", tuple(shape))
+        return new
+
     def __getitem__(self, index: Any) -> Solution:
         """Select rows of the batch, like a numpy array."""
-        new = object.__new__(Solution)
-        totals = {k: np.array(v[index]) for k, v in self.totals.items()}
-        t = np.array(self.temperature[index])
-        object.__setattr__(new, "totals", MappingProxyType(totals))
-        object.__setattr__(new, "pH", None if self.pH is None else np.array(self.pH[index]))
-        object.__setattr__(new, "temperature", t)
-        object.__setattr__(new, "shape", t.shape)
-        return new
+        t = np.asarray(self.temperature[index])
+        return Solution._make(
+            {k: v[index] for k, v in self.totals.items()},
+            None if self.pH is None else self.pH[index],
+            t,
+            t.shape,
+        )
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle support (multiprocessing, joblib): the totals as a plain dict."""
@@ -247,9 +341,4 @@ def _rebuild(
     totals: dict[str, Any], ph: Any, temperature: Any, shape: tuple[int, ...]
 ) -> Solution:
     """A Solution from its pickled, already validated parts."""
-    new = object.__new__(Solution)
-    object.__setattr__(new, "totals", MappingProxyType(totals))
-    object.__setattr__(new, "pH", ph)
-    object.__setattr__(new, "temperature", temperature)
-    object.__setattr__(new, "shape", tuple(shape))
-    return new
+    return Solution._make(totals, ph, temperature, tuple(shape))

@@ -1,0 +1,212 @@
+"""The engines: every solver of oxalate, behind one problem-in, arrays-out interface.
+
+Layers (``docs/architecture.rst``)::
+
+    public modules    speciation, precipitation, searches, ...   validate, build, assemble
+    engines           this package                               solve
+    physics           database, thermo, activity, _common        data and formulas
+
+The engines import only the physics layer, never a public module.  A public
+function validates its arguments, builds a problem record
+(:mod:`.records`), calls one of the functions below and assembles its result
+object from the raw arrays that come back.
+
+Each function chooses its engine in one place (:func:`use_compiled`):
+
+``"numpy"``
+    The batched numpy solvers: :mod:`.numpy_speciation`,
+    :mod:`.numpy_reaction`, :mod:`.numpy_search`.
+``"numba"``
+    The compiled kernels (:mod:`.compiled`), generated per species structure
+    (:mod:`.codegen`, :mod:`.reaction_kernel`).  They cover PHREEQC's Davies
+    model, species with at most one metal and one ligand, a fixed pH for
+    speciation and a solution with a pH (and no initial solid) for the
+    reactions.
+``"auto"``
+    The compiled kernels where they apply and numba is installed, else numpy.
+
+and retries the rows the compiled engine leaves unconverged with the numpy
+engine, in one place per function, keeping the numpy engine's reason where it
+fails too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import numpy_reaction, numpy_search, numpy_speciation
+from .model import (
+    PhaseTable,
+    SpeciesModel,
+    component_log_activities,
+    log_iap,
+    phase_table,
+    species_model,
+)
+from .records import (
+    OK,
+    Addition,
+    PrecipitationProblem,
+    PrecipitationResult,
+    Reason,
+    SearchKind,
+    SearchProblem,
+    SearchResult,
+    SpeciationProblem,
+    SpeciationResult,
+)
+
+__all__ = [
+    "ENGINES",
+    "OK",
+    "Addition",
+    "PhaseTable",
+    "PrecipitationProblem",
+    "PrecipitationResult",
+    "Reason",
+    "SearchKind",
+    "SearchProblem",
+    "SearchResult",
+    "SpeciationProblem",
+    "SpeciationResult",
+    "SpeciesModel",
+    "component_log_activities",
+    "log_iap",
+    "phase_table",
+    "precipitate",
+    "search",
+    "speciate",
+    "species_model",
+    "titrate",
+    "use_compiled",
+]
+
+#: Names accepted by ``engine=``.
+ENGINES = ("auto", "numpy", "numba")
+
+_SPECIATION_CASE = "fixed pH, no charge balance and the Davies model"
+_REACTION_CASE = "the Davies model, a solution with a pH and no initial solids"
+
+
+def _compiled_module() -> Any:
+    try:
+        from . import compiled
+    except ImportError as err:
+        raise ImportError(
+            "engine='numba' needs the optional numba package: pip install 'oxalate[fast]'"
+        ) from err
+    return compiled
+
+
+def check_engine(engine: Any) -> str:
+    """``engine`` itself, or ValueError naming it and the accepted values."""
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} is not known; accepted: 'auto', 'numpy', 'numba'")
+    return engine
+
+
+def use_compiled(engine: str, model: SpeciesModel, applies: bool, case: str) -> bool:
+    """True when the compiled kernels should run.
+
+    ``applies``: the call is one the kernels cover apart from the activity
+    model (which must be Davies), described by ``case`` in the error that
+    ``engine="numba"`` raises otherwise.  ``"auto"`` falls back to numpy
+    wherever ``"numba"`` would raise.
+    """
+    check_engine(engine)
+    if engine == "numpy":
+        return False
+    if not (model.name == "davies" and applies):
+        if engine == "numba":
+            raise ValueError(
+                f"engine='numba' covers {case}; use engine='numpy' (or 'auto') for this case"
+            )
+        return False
+    try:
+        compiled = _compiled_module()
+    except ImportError:
+        if engine == "numba":
+            raise
+        return False
+    if not compiled.covers(model):
+        if engine == "numba":
+            raise ValueError(
+                "engine='numba' needs species with at most one metal and one ligand and "
+                "integer coefficients; use engine='numpy' for this constant set"
+            )
+        return False
+    return True
+
+
+def speciate(
+    model: SpeciesModel, problem: SpeciationProblem, engine: str = "auto"
+) -> SpeciationResult:
+    """Speciate a batch; rows the compiled kernel leaves are retried by numpy."""
+    if not use_compiled(engine, model, problem.fixed_ph, _SPECIATION_CASE):
+        return numpy_speciation.solve(model, problem)
+    result: SpeciationResult = _compiled_module().speciate(model, problem)
+    redo = np.flatnonzero(problem.valid & ~result.converged)
+    if redo.size:
+        result.put(redo, numpy_speciation.solve(model, problem.take(redo)))
+    return result
+
+
+def _auto_speciate(model: SpeciesModel) -> Any:
+    def run(problem: SpeciationProblem) -> SpeciationResult:
+        return speciate(model, problem, "auto")
+
+    return run
+
+
+def precipitate(
+    model: SpeciesModel, problem: PrecipitationProblem, engine: str = "auto"
+) -> PrecipitationResult:
+    """Equilibrate a batch with solids; rows the compiled kernel leaves are retried by numpy.
+
+    The numpy engine speciates the initial and final solutions with the
+    ``"auto"`` engine.  Rows that do not converge come back NaN (amounts,
+    totals, water, pH and their speciation) with a reason.
+    """
+    applies = problem.ph is not None and not bool((problem.initial > 0).any())
+    if use_compiled(engine, model, applies, _REACTION_CASE):
+        result: PrecipitationResult = _compiled_module().precipitate(model, problem)
+        redo = np.flatnonzero(~result.converged & (result.reason == OK))
+        if redo.size:
+            sub = numpy_reaction.solve(model, problem.take(redo), _auto_speciate(model))
+            result.put(redo, sub)
+    else:
+        result = numpy_reaction.solve(model, problem, _auto_speciate(model))
+    bad = ~result.converged
+    sp = result.speciation
+    for array in (result.amount, result.totals, sp.molality, sp.log_gamma):
+        array[bad] = np.nan
+    for array1 in (result.water, result.pH, sp.ionic_strength, sp.water_activity, sp.residual):
+        array1[bad] = np.nan
+    sp.converged[:] = result.converged
+    result.active[bad] = False
+    return result
+
+
+def search(model: SpeciesModel, problem: SearchProblem, engine: str = "auto") -> SearchResult:
+    """A threshold or dilution search; rows the compiled kernel leaves are retried by numpy."""
+    solve = (
+        numpy_search.threshold if problem.kind == SearchKind.THRESHOLD else numpy_search.dilution
+    )
+    if use_compiled(engine, model, problem.ph is not None, _REACTION_CASE):
+        result: SearchResult = _compiled_module().search(model, problem)
+        redo = np.flatnonzero(~result.converged & (result.reason == OK))
+        if redo.size:
+            result.put(redo, solve(model, problem.take(redo), _auto_speciate(model)))
+    else:
+        result = solve(model, problem, _auto_speciate(model))
+    result.totals[~result.converged] = np.nan
+    return result
+
+
+def titrate(
+    model: SpeciesModel, problem: SearchProblem, step: float, n_steps: int
+) -> numpy_search.Titration:
+    """A titration series and its crossing (numpy search, ``"auto"`` speciation)."""
+    return numpy_search.titration(model, problem, step, n_steps, _auto_speciate(model))
