@@ -50,9 +50,10 @@ import numpy as np
 import numpy.typing as npt
 import pint
 
+from ._common import package_data, read_csv, scalar_or_array
 from ._errors import OxalateRangeWarning
-from .database import _data_path, _read_csv
-from .units import _check_values, _dim, _to_quantity, concentration
+from ._quantities import check_values, dimensionality, to_quantity
+from .units import concentration
 
 __all__ = [
     "ALL_PHASES",
@@ -173,7 +174,7 @@ class _Constants(NamedTuple):
 
 @cache
 def _rows() -> tuple[dict[str, str], ...]:
-    return tuple(_read_csv(_data_path("equil2_constants.csv")))
+    return tuple(read_csv(package_data("equil2_constants.csv")))
 
 
 @cache
@@ -231,11 +232,6 @@ def _constants() -> _Constants:
 
 
 # --------------------------------------------------------------------------- result
-
-
-def _scalar(x: Any) -> Any:
-    x = np.asarray(x)
-    return x[()] if x.ndim == 0 else x
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -802,7 +798,7 @@ def equil2_molar(
     def shaped(a: npt.NDArray[Any]) -> Any:
         out = np.array(a).reshape(shape)
         out.flags.writeable = False
-        return _scalar(out)
+        return scalar_or_array(out)
 
     species = {_FORMULA[name]: shaped(v) for name, v in free_map.items()}
     species.update({name: shaped(v) for name, v in x.items()})
@@ -868,26 +864,26 @@ def _mayo_divisor(name: str, basis: str | None, argument: str) -> float | None:
 def _parse_analyte(value: Any, name: str, divisors: Divisors) -> FloatArray:
     """A concentration of an analyte of ``ions.csv`` in mol/L (molal read as molar)."""
     if divisors == "mayo":
-        quantity, _, basis = _to_quantity(value, name)
-        if quantity.dimensionality == _dim("g/L"):
+        quantity, _, basis = to_quantity(value, name)
+        if quantity.dimensionality == dimensionality("g/L"):
             divisor = _mayo_divisor(name, basis, name)
             if divisor is not None:
                 mg_dl = np.asarray(quantity.m_as("mg/dL"), dtype=np.float64)
-                return _check_values(mg_dl / divisor, name, "raise")
+                return check_values(mg_dl / divisor, name, "raise")
     values, _basis = concentration(value, argument=name)
     return values
 
 
 def _parse_local(value: Any, name: str, divisors: Divisors) -> FloatArray:
     """Urate or ammonium, which ``oxalate.units`` does not know, in mol/L."""
-    quantity, equivalents, basis = _to_quantity(value, name)
+    quantity, equivalents, basis = to_quantity(value, name)
     dims = quantity.dimensionality
     molar_mass = _constants().molar_mass
-    if dims == _dim("mol/L"):
+    if dims == dimensionality("mol/L"):
         magnitude = np.asarray(quantity.m_as("mol/L"), dtype=np.float64)
-    elif dims == _dim("mol/kg"):
+    elif dims == dimensionality("mol/kg"):
         magnitude = np.asarray(quantity.m_as("mol/kg"), dtype=np.float64)
-    elif dims == _dim("g/L"):
+    elif dims == dimensionality("g/L"):
         if name == "urate":
             if basis is not None:
                 raise ValueError(f"urate: 'as {basis}' is not understood; give mg/dL of uric acid")
@@ -911,7 +907,7 @@ def _parse_local(value: Any, name: str, divisors: Divisors) -> FloatArray:
                     f"'as NH3', 'as N'"
                 )
             magnitude = np.asarray(quantity.m_as("g/L"), dtype=np.float64) / masses[basis]
-    elif dims == _dim("mol/day") or dims == _dim("g/day"):
+    elif dims == dimensionality("mol/day") or dims == dimensionality("g/day"):
         raise ValueError(
             f"{name}={quantity!s} is a daily amount; divide by the urine volume to get a "
             f"concentration"
@@ -923,9 +919,9 @@ def _parse_local(value: Any, name: str, divisors: Divisors) -> FloatArray:
         )
     if equivalents and name == "urate":
         raise ValueError("urate: mEq/L is not accepted (its charge depends on pH); give mmol/L")
-    if basis is not None and dims != _dim("g/L"):
+    if basis is not None and dims != dimensionality("g/L"):
         raise ValueError(f"{name}: 'as {basis}' applies only to mass concentrations (mg/dL)")
-    return _check_values(magnitude, name, "raise")
+    return check_values(magnitude, name, "raise")
 
 
 def equil2(

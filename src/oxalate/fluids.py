@@ -86,18 +86,11 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from .database import _data_path, _read_csv, analyte
+from ._clinical import clinical_magnitude, equivalent_charge, volume_per_day
+from ._common import package_data, read_csv, scalar_or_array
+from ._quantities import OnInvalid, to_quantity
 from .solution import ANALYTES, Solution
-from .units import (
-    OnInvalid,
-    Quantity,
-    _check_values,
-    _dim,
-    _molar_mass,
-    _to_quantity,
-    concentration,
-    expressed_as,
-)
+from .units import Quantity, expressed_as
 
 __all__ = [
     "ATOMIC_WEIGHTS",
@@ -215,7 +208,7 @@ class PresetValue:
 
 @cache
 def _rows() -> tuple[PresetValue, ...]:
-    return tuple(PresetValue(**row) for row in _read_csv(_data_path("presets.csv")))
+    return tuple(PresetValue(**row) for row in read_csv(package_data("presets.csv")))
 
 
 def preset_table(name: str) -> tuple[PresetValue, ...]:
@@ -286,104 +279,6 @@ def formula_mass(formula: str) -> float:
 # --- clinical units ---------------------------------------------------------------------
 
 
-def _squeeze(x: Any) -> Any:
-    x = np.asarray(x)
-    return x[()] if x.ndim == 0 else x
-
-
-def _equivalent_charge(name: str, argument: str) -> float:
-    charge = analyte(name).equivalent_charge
-    if not charge:
-        raise ValueError(
-            f"{argument}: mEq is not accepted for {name}, whose charge depends on pH; "
-            f"give it in mmol"
-        )
-    return charge
-
-
-def _volume_per_day(volume: Any) -> FloatArray:
-    """A 24 h urine volume in L/d; a plain volume is the 24 h collection."""
-    quantity, equivalents, basis = _to_quantity(volume, "volume")
-    if equivalents or basis is not None:
-        raise ValueError(f"volume={volume!r} is not a volume; pass e.g. '1.6 L/d'")
-    dims = quantity.dimensionality
-    if dims == _dim("L/day"):
-        litres = quantity.m_as("L/day")
-    elif dims == _dim("L"):
-        litres = quantity.m_as("L")
-    else:
-        raise ValueError(
-            f"volume={quantity!s} is not a urine volume; pass e.g. '1.6 L/d', '1600 mL/24 h' "
-            f"or '1.6 L' (taken as the volume of a 24 h collection)"
-        )
-    values = np.asarray(litres, dtype=np.float64)
-    bad = ~np.isfinite(values) | (values <= 0)
-    if bad.any():
-        shown = (
-            f"{float(values)!r} L/d"
-            if values.ndim == 0
-            else f"at index {np.argwhere(bad)[:5].tolist()}"
-        )
-        raise ValueError(
-            f"volume has {int(bad.sum())} value(s) that are not positive and finite "
-            f"({shown}); a urine volume must be > 0"
-        )
-    return values
-
-
-def _is_daily(quantity: Any) -> bool:
-    dims = quantity.dimensionality
-    return bool(dims == _dim("mol/day") or dims == _dim("g/day"))
-
-
-def _daily_moles(
-    quantity: Any, equivalents: int, basis: str | None, name: str, on_invalid: OnInvalid
-) -> FloatArray:
-    """A daily amount (mol/d, g/d, Eq/d) in mol/d."""
-    if quantity.dimensionality == _dim("g/day"):
-        if basis is None and name in ("phosphate", "sulfate"):
-            element = "P" if name == "phosphate" else "S"
-            raise ValueError(
-                f"{name}={quantity!s}: a mass of {name} is ambiguous; say what it is a mass of, "
-                f"e.g. '1000 mg/d as {element}' (the clinical convention) or "
-                f"'as {element}O4', or give it in mmol/d"
-            )
-        moles = np.asarray(quantity.m_as("g/day"), dtype=np.float64) / _molar_mass(
-            name, basis, name
-        )
-    else:
-        if basis is not None:
-            raise ValueError(f"{name}: 'as {basis}' applies only to masses (mg/d)")
-        moles = np.asarray(quantity.m_as("mol/day"), dtype=np.float64)
-    if equivalents:
-        moles = moles / _equivalent_charge(name, name)
-    return _check_values(np.asarray(moles, dtype=np.float64), name, on_invalid)
-
-
-def _molar(
-    value: Any, name: str, volume: FloatArray | None, on_invalid: OnInvalid
-) -> tuple[FloatArray, str]:
-    """One clinical value as (magnitude, "molar" [mol/L] or "molal" [mol/kg])."""
-    if name not in ANALYTES:
-        raise ValueError(f"analyte={name!r} is not known; accepted: {', '.join(ANALYTES)}")
-    quantity, equivalents, basis = _to_quantity(value, name)
-    if _is_daily(quantity):
-        if volume is None:
-            raise ValueError(
-                f"{name}={quantity!s} is a daily amount; it needs the urine volume to become a "
-                f"concentration: pass volume='1.6 L/d' (or the volume of the 24 h collection)"
-            )
-        return _daily_moles(quantity, equivalents, basis, name, on_invalid) / volume, "molar"
-    dims = quantity.dimensionality
-    if dims == _dim("mol") or dims == _dim("g"):
-        raise ValueError(
-            f"{name}={quantity!s} is an amount without a time or a volume; give a daily "
-            f"amount such as '250 mg/d' with volume=, or a concentration such as '2.5 mmol/L'"
-        )
-    values, kind = concentration(value, argument=name, on_invalid=on_invalid)
-    return values, kind
-
-
 def molar_concentration(
     value: Any,
     *,
@@ -437,10 +332,10 @@ def molar_concentration(
     >>> molar_concentration("1000 mg/d as P", analyte="phosphate", volume="1.6 L/d")
     <Quantity(20.1783703, 'millimole / liter')>
     """
-    v = None if volume is None else _volume_per_day(volume)
-    values, kind = _molar(value, analyte, v, on_invalid)
+    v = None if volume is None else volume_per_day(volume)
+    values, kind = clinical_magnitude(value, analyte, v, on_invalid)
     unit = "mmol/L" if kind == "molar" else "mmol/kg"
-    return Quantity(_squeeze(values * 1e3), unit)
+    return Quantity(scalar_or_array(values * 1e3), unit)
 
 
 def urine_24h(
@@ -546,12 +441,12 @@ def urine_24h(
                 f"urine_24h: {required} is required (a daily amount such as '5 mmol/d' "
                 f"or a concentration)"
             )
-    v = None if volume is None else _volume_per_day(volume)
+    v = None if volume is None else volume_per_day(volume)
     values: dict[str, Any] = {}
     for name, value in given.items():
         if value is None:
             continue
-        magnitude, kind = _molar(value, name, v, on_invalid)
+        magnitude, kind = clinical_magnitude(value, name, v, on_invalid)
         values[name] = Quantity(magnitude, "mol/L" if kind == "molar" else "mol/kg")
     return Solution(
         **values, pH=pH, temperature=temperature, density=density, on_invalid=on_invalid
@@ -568,9 +463,9 @@ def _column_value(values: Any, unit: str, name: str) -> Any:
         raise ValueError(f"column {name!r} is not numeric") from None
     if name == "temperature":
         return Quantity(array, unit.replace("°C", "degC"))
-    quantity, equivalents, basis = _to_quantity(f"1 {unit}", f"units[{name!r}]")
+    quantity, equivalents, basis = to_quantity(f"1 {unit}", f"units[{name!r}]")
     if equivalents:
-        array = array / _equivalent_charge(name, f"units[{name!r}]")
+        array = array / equivalent_charge(name, f"units[{name!r}]")
     column = Quantity(array * quantity.magnitude, quantity.units)
     return column if basis is None else expressed_as(column, basis)
 

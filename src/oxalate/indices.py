@@ -37,10 +37,12 @@ import numpy as np
 import numpy.typing as npt
 import pint
 
+from ._clinical import clinical_magnitude, volume_per_day
+from ._common import scalar_or_array
 from ._errors import OxalateInputWarning
+from ._quantities import CLINICAL_BASES, OnInvalid
 from .database import analyte, constant_set
-from .fluids import _molar, _volume_per_day
-from .units import _BASES, OnInvalid, temperature_kelvin
+from .units import temperature_kelvin
 
 __all__ = [
     "CALCIUM_PHOSPHATE_PRODUCT_TARGET",
@@ -80,11 +82,6 @@ _TISELIUS_COEFFICIENT = 1.9
 _TISELIUS_EXPONENTS = {"calcium": 0.84, "citrate": 0.22, "magnesium": 0.12, "volume": 1.03}
 
 _LABILE = "labile (above the metastable limit)"
-
-
-def _squeeze(x: Any) -> Any:
-    x = np.asarray(x)
-    return x[()] if x.ndim == 0 else x
 
 
 def _valid(
@@ -132,7 +129,7 @@ def _dimensionless(value: Any, argument: str, on_invalid: OnInvalid) -> FloatArr
 
 def _daily_mmol(value: Any, name: str, volume: FloatArray, on_invalid: OnInvalid) -> FloatArray:
     """A daily amount, or a concentration times the 24 h volume, in mmol/d."""
-    magnitude, kind = _molar(value, name, volume, on_invalid)
+    magnitude, kind = clinical_magnitude(value, name, volume, on_invalid)
     if kind != "molar":
         raise ValueError(
             f"{name}: give a daily amount ('5 mmol/d', '200 mg/24 h') or a concentration per "
@@ -199,7 +196,7 @@ def tiselius_ap_caox(
     ...     citrate="3 mmol/d", magnesium="4 mmol/d", volume="1.5 L/d")), 3)
     1.126
     """
-    v = _volume_per_day(volume)
+    v = volume_per_day(volume)
     ca = _daily_mmol(calcium, "calcium", v, on_invalid)
     ox = _daily_mmol(oxalate, "oxalate", v, on_invalid)
     cit = _valid(
@@ -215,7 +212,7 @@ def tiselius_ap_caox(
         * ox
         / (cit ** e["citrate"] * mg ** e["magnesium"] * v ** e["volume"])
     )
-    return _squeeze(index)
+    return scalar_or_array(index)
 
 
 def calcium_phosphate_product(
@@ -267,15 +264,15 @@ def calcium_phosphate_product(
     >>> round(float(calcium_phosphate_product("2.5 mmol/L", "1.5 mmol/L")), 2)
     46.55
     """
-    ca, ca_kind = _molar(calcium, "calcium", None, on_invalid)
-    p, p_kind = _molar(phosphate, "phosphate", None, on_invalid)
+    ca, ca_kind = clinical_magnitude(calcium, "calcium", None, on_invalid)
+    p, p_kind = clinical_magnitude(phosphate, "phosphate", None, on_invalid)
     for name, kind in (("calcium", ca_kind), ("phosphate", p_kind)):
         if kind != "molar":
             raise ValueError(f"{name}: give a serum concentration per litre (mg/dL or mmol/L)")
     # mol/L × g/mol = g/L; × 100 = mg/dL
     ca_mg_dl = ca * analyte("calcium").molar_mass * 100.0
-    p_mg_dl = p * _BASES["P"][1] * 100.0
-    return _squeeze(ca_mg_dl * p_mg_dl)
+    p_mg_dl = p * CLINICAL_BASES["P"][1] * 100.0
+    return scalar_or_array(ca_mg_dl * p_mg_dl)
 
 
 def classify_calcium_phosphate_product(product: Any, *, on_invalid: OnInvalid = "raise") -> Any:
@@ -396,7 +393,7 @@ def supersaturation_free_energy(
         rt = _R * temperature_kelvin(temperature)
     with np.errstate(divide="ignore"):
         dg = rt / nu * np.log(omega)
-    return _squeeze(dg)
+    return scalar_or_array(dg)
 
 
 def metastable_zone(

@@ -69,12 +69,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeAlias
+from functools import cache
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
-from .database import COMPONENTS, ConstantSet, analyte, canonical_phase, resolve_constants
+from .database import (
+    ConstantSet,
+    analyte,
+    analytes,
+    canonical_phase,
+    chemical_system,
+    resolve_constants,
+)
 
 __all__ = [
     "ELEMENTS",
@@ -92,43 +101,29 @@ _INSTALL_HINT = (
     "pip install oxalate[test]  or  pip install phreeqc==1.1.1"
 )
 
-#: PHREEQC element of each component.
-ELEMENTS: Mapping[str, str] = {
-    "Ca": "Ca",
-    "Mg": "Mg",
-    "Na": "Na",
-    "K": "K",
-    "Cl": "Cl",
-    "Ox": "Ox",
-    "Cit": "Cit",
-    "PO4": "P",
-    "SO4": "S",
-    "CO3": "C",
-    "H": "H",
-}
+if TYPE_CHECKING:
+    #: PHREEQC element of each component (``ions.csv``'s ``phreeqc_element``; H for H).
+    ELEMENTS: Mapping[str, str]
 
-# Alkalinity contribution of each master species (PHREEQC's third column):
-# that of phreeqc.dat for H+, CO3-2 and PO4-3; 0 for the others, as sit.dat
-# gives Ox-2.  It only affects PHREEQC's reported alkalinity.
-_ALKALINITY = {"PO4": 2.0, "CO3": 2.0, "H": -1.0}
 
-# IUPAC 2005 standard atomic weights (Wieser 2006, Pure Appl. Chem. 78, 2051;
-# bib key wieser2006) of the elements whose analyte is a polyatomic ion. [g/mol]
-_ATOMIC_WEIGHT = {"H": 1.00794, "O": 15.9994, "C": 12.0107, "P": 30.973762, "S": 32.065}
+def __getattr__(name: str) -> Any:
+    # ELEMENTS comes from ions.csv, read on first use rather than at import
+    if name == "ELEMENTS":
+        return _elements()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-# Component -> the analyte whose molar mass is the gram formula weight.
-_ANALYTE_OF = {
-    "Ca": "calcium",
-    "Mg": "magnesium",
-    "Na": "sodium",
-    "K": "potassium",
-    "Cl": "chloride",
-    "Ox": "oxalate",
-    "Cit": "citrate",
-    "PO4": "phosphate",
-    "SO4": "sulfate",
-    "CO3": "carbonate",
-}
+
+@cache
+def _elements() -> Mapping[str, str]:
+    out = {a.component: a.phreeqc_element for a in analytes().values()}
+    out["H"] = "H"
+    return MappingProxyType(out)
+
+
+# IUPAC 2005 standard atomic weights (Wieser 2006, Pure Appl. Chem. 78, 2051; bib key
+# wieser2006) of H and O, which are not analytes; those of the elements of polyatomic
+# analytes (C, P, S) are ions.csv's element_molar_mass. [g/mol]
+_ATOMIC_WEIGHT = {"H": 1.00794, "O": 15.9994}
 
 # The redox pair PHREEQC needs, with phreeqc.dat's constants (log K, delta_h
 # in kcal/mol, as phreeqc.dat gives them).
@@ -136,11 +131,6 @@ _REDOX_SPECIES = (
     ("2 H2O = O2 + 4 H+ + 4 e-", -86.08, "134.79 kcal/mol"),
     ("2 H+ + 2 e- = H2", -3.15, "-1.759 kcal/mol"),
 )
-
-# Formula fragments of the components in a solid's formula.
-_GROUP = {"PO4": "PO4", "SO4": "SO4", "CO3": "CO3"}
-_CATION_ORDER = ("Ca", "Mg", "Na", "K")
-_ANION_ORDER = ("Ox", "Cit", "PO4", "SO4", "CO3", "Cl")
 
 # Species per PUNCH line: keeps Basic lines short (about 150 characters).
 _PER_LINE = 4
@@ -205,23 +195,27 @@ def _solid_formula(
     ``CaOx:H2O`` for COM, ``CaHPO4:2H2O`` for brushite, ``Ca5(PO4)3OH`` for
     hydroxyapatite (H+ consumed on dissolution appears as OH in the solid).
     """
-    nu = dict(zip(COMPONENTS, stoichiometry, strict=True))
+    system = chemical_system()
+    nu = dict(zip(system.components, stoichiometry, strict=True))
     charge = sum(n * z for n, z in zip(stoichiometry, charges, strict=True))
     if abs(charge) > 1e-12:
         raise ValueError(f"solid {phase!r}: its dissolution reaction is not charge-balanced")
-    if any(nu[c] < 0 for c in COMPONENTS if c != "H"):
+    if any(nu[c] < 0 for c in system.solutes):
         raise ValueError(f"solid {phase!r}: only H+ may be consumed when it dissolves")
     h = nu["H"]
-    parts = [f"{c}{_count(nu[c])}" for c in _CATION_ORDER if nu[c] > 0]
+    metals = [system.components[i] for i in system.metals]
+    ligands = [system.components[i] for i in system.ligands]
+    parts = [f"{c}{_count(nu[c])}" for c in metals if nu[c] > 0]
     tail = ""
     if h > 0:
         parts.append(f"H{_count(h)}")
-    for c in _ANION_ORDER:
+    elements = _elements()
+    for c in ligands:
         n = nu[c]
         if n <= 0:
             continue
-        if c in _GROUP:
-            parts.append(_GROUP[c] if n == 1 else f"({_GROUP[c]}){_count(n)}")
+        if elements[c] != c:  # a polyatomic group written as such: PO4, (PO4)3
+            parts.append(c if n == 1 else f"({c}){_count(n)}")
         else:
             parts.append(f"{c}{_count(n)}")
     hydrate = water
@@ -281,7 +275,8 @@ def database_text(constants: Any = "default") -> str:
     False
     """
     cs = resolve_constants(constants)
-    n_comp = len(COMPONENTS)
+    components = chemical_system().components
+    n_comp = len(components)
     masters = cs.phreeqc_names[:n_comp]
     if tuple(cs.stoichiometry[:n_comp].ravel()) != tuple(np.eye(n_comp).ravel()):
         raise ValueError(
@@ -300,13 +295,14 @@ def database_text(constants: Any = "default") -> str:
         "O(0)   O2     0  O",
         "O(-2)  H2O    0  O",
     ]
-    for component, master in zip(COMPONENTS, masters, strict=True):
+    for component, master in zip(components, masters, strict=True):
         if component == "H":
             continue
-        element = ELEMENTS[component]
-        gfw = analyte(_ANALYTE_OF[component]).molar_mass
-        element_gfw = _ATOMIC_WEIGHT.get(element, gfw)
-        alk = _ALKALINITY.get(component, 0.0)
+        info = analyte(component)
+        element = info.phreeqc_element
+        gfw = info.molar_mass
+        element_gfw = info.element_molar_mass
+        alk = info.alkalinity
         lines.append(f"{element:<6} {master:<6} {alk:g}  {gfw!r}  {element_gfw!r}")
     lines += [
         "",
@@ -322,7 +318,7 @@ def database_text(constants: Any = "default") -> str:
         lines += [reaction, f"    -log_k {log_k}", f"    -delta_h {delta_h}"]
     for i, name in enumerate(cs.phreeqc_names):
         if i < n_comp:
-            if COMPONENTS[i] == "H":
+            if components[i] == "H":
                 continue
             lines += [f"{name} = {name}", "    -log_k 0"]
             continue
@@ -416,7 +412,7 @@ def output_columns(
         "mass_water",
         "charge_imbalance",
     ]
-    keys += [f"tot_{c}" for c in COMPONENTS if c != "H"]
+    keys += [f"tot_{c}" for c in chemical_system().components if c != "H"]
     keys += [f"m_{s}" for s in cs.species]
     keys += [f"log_gamma_{s}" for s in cs.species]
     keys += [f"si_{p}" for p in cs.solids]
@@ -428,7 +424,7 @@ def output_columns(
 
 def _punch_items(cs: ConstantSet, phases: Mapping[str, float], closed: bool) -> list[str]:
     items = ["MU", 'ACT("H2O")', '-LA("H+")', "TC", 'TOT("water")', "CHARGE_BALANCE"]
-    items += [f'TOT("{ELEMENTS[c]}")' for c in COMPONENTS if c != "H"]
+    items += [f'TOT("{_elements()[c]}")' for c in chemical_system().components if c != "H"]
     items += [f'MOL("{s}")' for s in cs.phreeqc_names]
     items += [f'LG("{s}")' for s in cs.phreeqc_names]
     items += [f'SI("{solid.mineral}")' for solid in cs.solids.values()]
@@ -463,7 +459,7 @@ def _as_batch(
             f"totals={totals!r} must be a mapping of component to molality [mol/kgw], "
             f"e.g. {{'Ca': 0.004, 'Ox': 3e-4}}"
         )
-    accepted = [c for c in COMPONENTS if c != "H"]
+    accepted = [c for c in chemical_system().components if c != "H"]
     for key in totals:
         if key == "H":
             raise ValueError("totals['H']: H+ is set by pH=, not given as a total")
@@ -511,9 +507,9 @@ def _charge_element(charge_balance: str | None) -> str | None:
         return None
     if charge_balance == "pH":
         return "pH"
-    if charge_balance in ELEMENTS and charge_balance != "H":
+    if charge_balance in _elements() and charge_balance != "H":
         return charge_balance
-    accepted = ["pH", *(c for c in COMPONENTS if c != "H")]
+    accepted = ["pH", *(c for c in chemical_system().components if c != "H")]
     raise ValueError(f"charge_balance={charge_balance!r} is not known; accepted: {accepted}")
 
 
@@ -598,14 +594,14 @@ def solutions_input(
     # one text column per component; the rows are joined once below
     columns: list[list[str]] = []
     for key, values in flat.items():
-        name = ELEMENTS[key]
+        name = _elements()[key]
         suffix = " charge" if element == key else ""
         text = [f"    {name} {_number(v)}{suffix}" if v > 0 else "" for v in values]
         if element == key:
             text = [t if t else f"    {name} 1e-3 charge" for t in text]
         columns.append(text)
     if element not in (None, "pH") and element not in flat:
-        columns.append([f"    {ELEMENTS[str(element)]} 1e-3 charge"] * n)
+        columns.append([f"    {_elements()[str(element)]} 1e-3 charge"] * n)
     ph_suffix = " charge" if element == "pH" else ""
     blocks = [
         "\n".join(
@@ -809,15 +805,15 @@ def run(
     out = {key: np.asarray(raw[key], dtype=np.float64) for key in keys}
     # Species and phases with an element absent from a row: PHREEQC punches
     # MOL = 1e-99, LG = 0 and SI = -99.99 for them; report 0, NaN and -inf.
-    elements = [j for j, c in enumerate(COMPONENTS) if c != "H"]
-    present = np.stack([out[f"tot_{COMPONENTS[j]}"] > 0 for j in elements], axis=-1)
-    needs = cs.stoichiometry[:, elements] != 0
+    solutes = chemical_system().solutes
+    present = np.stack([out[f"tot_{c}"] > 0 for c in solutes], axis=-1)
+    needs = cs.stoichiometry[:, : len(solutes)] != 0
     absent = ~np.all(present[:, np.newaxis, :] | ~needs[np.newaxis], axis=-1)
     for j, species in enumerate(cs.species):
         out[f"m_{species}"] = np.where(absent[:, j], 0.0, out[f"m_{species}"])
         out[f"log_gamma_{species}"] = np.where(absent[:, j], np.nan, out[f"log_gamma_{species}"])
     for phase, solid in cs.solids.items():
-        phase_needs = np.asarray(solid.stoichiometry)[elements] != 0
+        phase_needs = np.asarray(solid.stoichiometry)[: len(solutes)] != 0
         gone = ~np.all(present | ~phase_needs, axis=-1)
         out[f"si_{phase}"] = np.where(gone, -np.inf, out[f"si_{phase}"])
     return {k: v.reshape(shape)[()] for k, v in out.items()}

@@ -20,9 +20,11 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from .activity import check_model, log10_activity_coefficient
+from ._common import scalar_or_array
+from ._quantities import OnInvalid
+from .activity import WATER_ACTIVITY_SLOPE, check_model, log10_activity_coefficient
 from .database import ConstantSet, analyte, canonical_phase, resolve_constants, van_t_hoff
-from .units import OnInvalid, Quantity, as_molality, concentration, temperature_kelvin
+from .units import Quantity, as_molality, concentration, temperature_kelvin
 
 __all__ = [
     "INERT_ELECTROLYTES",
@@ -35,9 +37,6 @@ __all__ = [
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 Convention = Literal["relative", "crystallisation"]
 
-#: Water-activity coefficient of PHREEQC: a_w = 1 - 0.017 Σ m (parkhurst2013).
-WATER_ACTIVITY_SLOPE = 0.017
-
 #: Background electrolytes taken as inert (ionic strength, water activity and
 #: solution mass only): formula -> ((analyte, count), ...).
 INERT_ELECTROLYTES: dict[str, tuple[tuple[str, int], ...]] = {
@@ -47,11 +46,6 @@ INERT_ELECTROLYTES: dict[str, tuple[tuple[str, int], ...]] = {
 
 _OXALATE_PHASES = ("COM", "COD", "COT")
 _BACKGROUND_RE = re.compile(r"^\s*(?P<amount>.*?)\s+(?P<salt>[A-Z][A-Za-z0-9]*)\s*$")
-
-
-def _scalar(x: Any) -> Any:
-    x = np.asarray(x)
-    return x[()] if x.ndim == 0 else x
 
 
 def _oxalate_phase(phase: str, constants: ConstantSet) -> str:
@@ -107,7 +101,7 @@ def solubility_product(
     # the stored 25 degC value itself (2.3e-9 for COM), not 10**log10 of it
     k25 = solid.k25 if solid.k25 is not None else 10.0**solid.log_k25
     out = np.where(t == 298.15, k25, 10.0**log_k)
-    return _scalar(out)
+    return scalar_or_array(out)
 
 
 def _parse_background(background: Any) -> dict[str, Any]:
@@ -294,7 +288,7 @@ def supersaturation(
     )  # fmt: skip
     if convention == "crystallisation":
         log_omega = log_omega / 2.0
-    return _scalar(10.0**log_omega)
+    return scalar_or_array(10.0**log_omega)
 
 
 def saturation_index(
@@ -325,7 +319,7 @@ def saturation_index(
     >>> round(float(oxalate.saturation_index("0.1 mmol/kg", "0.1 mmol/kg")), 4)
     0.5588
     """
-    return _scalar(
+    return scalar_or_array(
         _log_omega(
             calcium,
             oxalate,
@@ -401,4 +395,4 @@ def solubility(
         aw = 1.0 - WATER_ACTIVITY_SLOPE * (2.0 * s + sum_bg)
         lg = log10_activity_coefficient(2, 4.0 * s + i_bg, t, model, water_activity=aw)
         s = 10.0 ** (0.5 * (log_k - solid.water * np.log10(aw)) - lg)
-    return Quantity(_scalar(s), "mol/kg")
+    return Quantity(scalar_or_array(s), "mol/kg")

@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from ._common import scalar_or_array
 from .database import van_t_hoff
 from .units import temperature_kelvin
 
@@ -161,10 +162,6 @@ def debye_huckel_b_kelvin(temperature: Any, water_activity: Any = 1.0) -> FloatA
     return _a_and_b(temperature, water_activity)[1]
 
 
-def _scalar(x: FloatArray) -> Any:
-    return x[()] if np.ndim(x) == 0 else x
-
-
 def debye_huckel_a(temperature: Any = "25 degC", *, water_activity: Any = 1.0) -> Any:
     """Debye-Hückel A(T) exactly as PHREEQC computes it.
 
@@ -202,7 +199,7 @@ def debye_huckel_a(temperature: Any = "25 degC", *, water_activity: Any = 1.0) -
     >>> round(float(oxalate.debye_huckel_a("37 degC")), 8)
     0.52114364
     """
-    return _scalar(debye_huckel_a_kelvin(temperature_kelvin(temperature), water_activity))
+    return scalar_or_array(debye_huckel_a_kelvin(temperature_kelvin(temperature), water_activity))
 
 
 def debye_huckel_b(temperature: Any = "25 degC", *, water_activity: Any = 1.0) -> Any:
@@ -226,7 +223,7 @@ def debye_huckel_b(temperature: Any = "25 degC", *, water_activity: Any = 1.0) -
     >>> round(float(oxalate.debye_huckel_b("25 degC")), 6)
     0.328491
     """
-    return _scalar(debye_huckel_b_kelvin(temperature_kelvin(temperature), water_activity))
+    return scalar_or_array(debye_huckel_b_kelvin(temperature_kelvin(temperature), water_activity))
 
 
 def log_k(log_k25: Any, delta_h: Any, temperature: Any = "25 degC") -> Any:
@@ -262,8 +259,8 @@ def log_k(log_k25: Any, delta_h: Any, temperature: Any = "25 degC") -> Any:
     >>> round(float(oxalate.log_k(math.log10(2.3e-9), 21.5, "37 degC")), 5)
     -8.49254
     """
-    from .units import _registry  # the delta_h Quantity, if one is given
+    from ._quantities import registry  # the delta_h Quantity, if one is given
 
     if hasattr(delta_h, "m_as"):
-        delta_h = delta_h.m_as(_registry().kJ / _registry().mol)
-    return _scalar(van_t_hoff(log_k25, delta_h, temperature_kelvin(temperature)))
+        delta_h = delta_h.m_as(registry().kJ / registry().mol)
+    return scalar_or_array(van_t_hoff(log_k25, delta_h, temperature_kelvin(temperature)))

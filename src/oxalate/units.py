@@ -15,18 +15,26 @@ string.
 
 from __future__ import annotations
 
-import re
-import warnings
-from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pint
 
-from ._errors import OxalateInputWarning
-from .database import Analyte, analyte
+from ._quantities import (
+    CLINICAL_BASES,
+    STRING_RE,
+    Expressed,
+    OnInvalid,
+    analyte_or_error,
+    check_values,
+    dimensionality,
+    format_accepted,
+    molar_mass_of,
+    registry,
+    to_quantity,
+)
+from .database import analyte
 
 __all__ = [
     "Expressed",
@@ -41,24 +49,19 @@ __all__ = [
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 Basis = Literal["molal", "molar"]
-OnInvalid = Literal["raise", "nan"]
-
-
-def _registry() -> Any:
-    return pint.get_application_registry()  # type: ignore[no-untyped-call]
 
 
 class _RegistryProxy:
     """Always the *current* application registry (``pint.set_application_registry`` aware)."""
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(_registry(), name)
+        return getattr(registry(), name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return _registry()(*args, **kwargs)
+        return registry()(*args, **kwargs)
 
     def __repr__(self) -> str:
-        return f"<oxalate.ureg: {_registry()!r}>"
+        return f"<oxalate.ureg: {registry()!r}>"
 
 
 #: The unit registry oxalate uses: pint's application registry.
@@ -74,20 +77,7 @@ def Quantity(value: Any, units: Any = None) -> Any:  # noqa: N802 - mirrors pint
     >>> oxalate.Quantity(4, "mmol/L")
     <Quantity(4, 'millimole / liter')>
     """
-    return _registry().Quantity(value, units)
-
-
-@dataclass(frozen=True)
-class Expressed:
-    """A mass concentration tagged with the basis it is expressed as.
-
-    Phosphate reported in mg/dL "as P" and sulfate "as S" are clinical
-    conventions; the same number "as PO4" means three times as much phosphate.
-    Build one with :func:`expressed_as`.
-    """
-
-    quantity: Any
-    basis: str
+    return registry().Quantity(value, units)
 
 
 def expressed_as(quantity: Any, basis: str) -> Expressed:
@@ -111,112 +101,9 @@ def expressed_as(quantity: Any, basis: str) -> Expressed:
     >>> round(float(value) * 1e3, 4), basis
     (1.0008, 'molar')
     """
-    if basis not in _BASES:
-        raise ValueError(f"basis={basis!r} is not known; accepted: {sorted(_BASES)}")
+    if basis not in CLINICAL_BASES:
+        raise ValueError(f"basis={basis!r} is not known; accepted: {sorted(CLINICAL_BASES)}")
     return Expressed(quantity, basis)
-
-
-# Molar masses of the clinical bases [g/mol] (wieser2006).
-_BASES: dict[str, tuple[str, float]] = {
-    "P": ("phosphate", 30.97376),
-    "PO4": ("phosphate", 94.971),
-    "S": ("sulfate", 32.065),
-    "SO4": ("sulfate", 96.06),
-}
-
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf"
-_STRING_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>.*?)\s*$")
-_AS_RE = re.compile(r"\s+as\s+(?P<basis>[A-Za-z0-9]+)\s*$")
-_EQ_RE = re.compile(r"(?<![A-Za-z])(?P<prefix>[mµu]?)(?:Eq|eq|EQ)(?![A-Za-z])")
-_PER_DAY_RE = re.compile(r"/\s*\(?\s*24\s*-?\s*(?:h|hr|hrs|hour|hours)\s*\)?")
-
-_EXAMPLES = '"4 mmol/L", "4 mmol/kg", "16 mg/dL", "140 mEq/L" or oxalate.Quantity(4, "mmol/L")'
-
-
-def _format_accepted(argument: str) -> str:
-    return f"pass {argument} as a pint Quantity or a string with units, e.g. {_EXAMPLES}"
-
-
-def _parse_string(text: str, argument: str) -> tuple[Any, int, str | None]:
-    """Split ``"3.4 mg/dL as P"`` into a Quantity, an equivalents flag and a basis."""
-    basis: str | None = None
-    match_as = _AS_RE.search(text)
-    if match_as:
-        basis = match_as.group("basis")
-        text = text[: match_as.start()]
-    match = _STRING_RE.match(text)
-    if match is None or not match.group("unit"):
-        raise ValueError(
-            f"{argument}={text!r} is not a number followed by a unit; {_format_accepted(argument)}"
-        )
-    unit = match.group("unit")
-    unit = _PER_DAY_RE.sub("/day", unit)
-    unit = unit.replace("molal", "mol/kg")
-    equivalents = 0
-    if _EQ_RE.search(unit):
-        equivalents = 1
-        unit = _EQ_RE.sub(lambda m: (m.group("prefix") or "").replace("µ", "u") + "mol", unit)
-    try:
-        quantity = _registry().Quantity(float(match.group("num")), unit)
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError) as err:
-        raise ValueError(
-            f"{argument}={text!r}: unit {unit!r} is not understood ({err}); "
-            f"{_format_accepted(argument)}"
-        ) from err
-    return quantity, equivalents, basis
-
-
-def _to_quantity(value: Any, argument: str) -> tuple[Any, int, str | None]:
-    if isinstance(value, Expressed):
-        quantity, equivalents, _ = _to_quantity(value.quantity, argument)
-        return quantity, equivalents, value.basis
-    if isinstance(value, str):
-        return _parse_string(value, argument)
-    if isinstance(value, pint.Quantity):
-        return value, 0, None
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
-        raise TypeError(
-            f"{argument} is a list of strings; pass one Quantity with an array magnitude, "
-            f'e.g. oxalate.Quantity([2.5, 4.0], "mmol/L")'
-        )
-    raise TypeError(
-        f"{argument}={value!r} has no units. {_format_accepted(argument)}. "
-        f"Bare numbers are refused because mmol/L, mol/kg and mg/dL differ by orders of magnitude."
-    )
-
-
-def _check_values(
-    values: FloatArray, argument: str, on_invalid: OnInvalid, *, allow_zero: bool = True
-) -> FloatArray:
-    bad = ~np.isfinite(values) | (values < 0 if allow_zero else values <= 0)
-    if not bad.any():
-        return values
-    index = np.argwhere(bad)
-    first = [tuple(int(i) for i in row) for row in index[:5]]
-    shown = ", ".join(
-        f"index {i[0] if len(i) == 1 else i}: {float(values[i])!r}"
-        if i
-        else f"{float(values[()])!r}"
-        for i in first
-    )
-    reason = "negative, NaN or infinite" if allow_zero else "not positive and finite"
-    if on_invalid == "raise":
-        more = f" (and {len(index) - 5} more)" if len(index) > 5 else ""
-        raise ValueError(
-            f"{argument} has {len(index)} {reason} value(s) ({shown}{more}); "
-            f"concentrations must be finite and >= 0. "
-            f"Pass on_invalid='nan' to keep the other rows."
-        )
-    if on_invalid != "nan":
-        raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
-    warnings.warn(
-        f"{argument}: {len(index)} row(s) {reason} were set to NaN ({shown})",
-        OxalateInputWarning,
-        stacklevel=3,
-    )
-    values = values.copy()
-    values[bad] = np.nan
-    return values
 
 
 def concentration(
@@ -271,18 +158,18 @@ def concentration(
     if on_invalid not in ("raise", "nan"):
         raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
     name = analyte_name or argument
-    quantity, equivalents, basis = _to_quantity(value, argument)
+    quantity, equivalents, basis = to_quantity(value, argument)
     dims = quantity.dimensionality
     magnitude: Any
     kind: Basis
-    if dims == _dim("mol/kg"):
+    if dims == dimensionality("mol/kg"):
         magnitude, kind = quantity.m_as("mol/kg"), "molal"
-    elif dims == _dim("mol/L"):
+    elif dims == dimensionality("mol/L"):
         magnitude, kind = quantity.m_as("mol/L"), "molar"
-    elif dims == _dim("g/L"):
-        molar_mass = _molar_mass(name, basis, argument)
+    elif dims == dimensionality("g/L"):
+        molar_mass = molar_mass_of(name, basis, argument)
         magnitude, kind = quantity.m_as("g/L") / molar_mass, "molar"
-    elif dims == _dim("mol/day") or dims == _dim("g/day"):
+    elif dims == dimensionality("mol/day") or dims == dimensionality("g/day"):
         raise ValueError(
             f"{argument}={quantity!s} is a daily amount; it needs a urine volume to become a "
             f"concentration. Use oxalate.fluids.urine_24h(..., volume='1.6 L/d')."
@@ -290,53 +177,20 @@ def concentration(
     else:
         raise ValueError(
             f"{argument}={quantity!s} has dimension {dims}, not a concentration; "
-            f"{_format_accepted(argument)}"
+            f"{format_accepted(argument)}"
         )
     if equivalents:
-        info = _analyte_or_error(name, argument)
+        info = analyte_or_error(name, argument)
         if not info.equivalent_charge:
             raise ValueError(
                 f"{argument}: mEq/L is not accepted for {name}, whose charge depends on pH; "
                 f"give it in mmol/L"
             )
         magnitude = np.asarray(magnitude) / info.equivalent_charge
-    if basis is not None and dims != _dim("g/L"):
+    if basis is not None and dims != dimensionality("g/L"):
         raise ValueError(f"{argument}: 'as {basis}' applies only to mass concentrations (mg/dL)")
     values = np.asarray(magnitude, dtype=np.float64)
-    return _check_values(values, argument, on_invalid), kind
-
-
-@cache
-def _dim(unit: str) -> Any:
-    return _registry().Quantity(1.0, unit).dimensionality
-
-
-def _analyte_or_error(name: str, argument: str) -> Analyte:
-    try:
-        return analyte(name)
-    except KeyError as err:
-        raise ValueError(
-            f"{argument}: mass and equivalent units need a known analyte, and {name!r} is not "
-            f"one ({err.args[0]})"
-        ) from None
-
-
-def _molar_mass(name: str, basis: str | None, argument: str) -> float:
-    if basis is not None:
-        if basis not in _BASES:
-            raise ValueError(f"{argument}: 'as {basis}' is not known; accepted: {sorted(_BASES)}")
-        owner, mass = _BASES[basis]
-        if owner != name:
-            raise ValueError(f"{argument}: 'as {basis}' is a basis of {owner}, not of {name}")
-        return mass
-    if name in ("phosphate", "sulfate"):
-        element = "P" if name == "phosphate" else "S"
-        raise ValueError(
-            f"{argument}: a mass concentration of {name} is ambiguous; say what it is a mass of, "
-            f"e.g. '3.4 mg/dL as {element}' (the clinical convention) or "
-            f"'10 mg/dL as {element}O4', or oxalate.units.expressed_as(q, '{element}')"
-        )
-    return _analyte_or_error(name, argument).molar_mass
+    return check_values(values, argument, on_invalid), kind
 
 
 def molar_to_molal(
@@ -433,7 +287,7 @@ def solution_density(density: Any) -> FloatArray:
     """
     if density is None:
         return np.asarray(1.0)
-    quantity, _, _ = _to_quantity(density, "density")
+    quantity, _, _ = to_quantity(density, "density")
     try:
         rho = np.asarray(quantity.m_as("kg/L"), dtype=np.float64)
     except pint.errors.DimensionalityError:
@@ -472,7 +326,7 @@ def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArr
     array(310.15)
     """
     if isinstance(value, str):
-        match = _STRING_RE.match(value)
+        match = STRING_RE.match(value)
         if match is None or not match.group("unit"):
             raise ValueError(
                 f"{argument}={value!r} is not a number with a unit; "
@@ -481,7 +335,7 @@ def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArr
         unit = match.group("unit").replace("°C", "degC").replace("° C", "degC")
         unit = {"C": "degC", "F": "degF", "°F": "degF"}.get(unit, unit)
         try:
-            quantity = _registry().Quantity(float(match.group("num")), unit)
+            quantity = registry().Quantity(float(match.group("num")), unit)
         except pint.errors.UndefinedUnitError:
             raise ValueError(
                 f"{argument}={value!r}: unit {unit!r} is not a temperature unit; "

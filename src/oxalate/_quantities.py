@@ -1,0 +1,193 @@
+"""The unit layer's core: pint's registry, parsing unit strings, checking values.
+
+A private home for what :mod:`oxalate.units`, :mod:`oxalate.fluids`,
+:mod:`oxalate.equil2` and :mod:`oxalate.indices` share; the public functions
+are in :mod:`oxalate.units`.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pint
+
+from ._errors import OxalateInputWarning
+from .database import Analyte, analyte
+
+__all__ = [
+    "CLINICAL_BASES",
+    "STRING_RE",
+    "Expressed",
+    "OnInvalid",
+    "analyte_or_error",
+    "check_values",
+    "dimensionality",
+    "format_accepted",
+    "molar_mass_of",
+    "registry",
+    "to_quantity",
+]
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+OnInvalid = Literal["raise", "nan"]
+
+
+def registry() -> Any:
+    return pint.get_application_registry()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class Expressed:
+    """A mass concentration tagged with the basis it is expressed as.
+
+    Phosphate reported in mg/dL "as P" and sulfate "as S" are clinical
+    conventions; the same number "as PO4" means three times as much phosphate.
+    Build one with :func:`expressed_as`.
+    """
+
+    quantity: Any
+    basis: str
+
+
+# Molar masses of the clinical bases [g/mol] (wieser2006).
+CLINICAL_BASES: dict[str, tuple[str, float]] = {
+    "P": ("phosphate", 30.97376),
+    "PO4": ("phosphate", 94.971),
+    "S": ("sulfate", 32.065),
+    "SO4": ("sulfate", 96.06),
+}
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|NaN|inf|-inf"
+STRING_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>.*?)\s*$")
+_AS_RE = re.compile(r"\s+as\s+(?P<basis>[A-Za-z0-9]+)\s*$")
+_EQ_RE = re.compile(r"(?<![A-Za-z])(?P<prefix>[mµu]?)(?:Eq|eq|EQ)(?![A-Za-z])")
+_PER_DAY_RE = re.compile(r"/\s*\(?\s*24\s*-?\s*(?:h|hr|hrs|hour|hours)\s*\)?")
+
+_EXAMPLES = '"4 mmol/L", "4 mmol/kg", "16 mg/dL", "140 mEq/L" or oxalate.Quantity(4, "mmol/L")'
+
+
+def format_accepted(argument: str) -> str:
+    return f"pass {argument} as a pint Quantity or a string with units, e.g. {_EXAMPLES}"
+
+
+def _parse_string(text: str, argument: str) -> tuple[Any, int, str | None]:
+    """Split ``"3.4 mg/dL as P"`` into a Quantity, an equivalents flag and a basis."""
+    basis: str | None = None
+    match_as = _AS_RE.search(text)
+    if match_as:
+        basis = match_as.group("basis")
+        text = text[: match_as.start()]
+    match = STRING_RE.match(text)
+    if match is None or not match.group("unit"):
+        raise ValueError(
+            f"{argument}={text!r} is not a number followed by a unit; {format_accepted(argument)}"
+        )
+    unit = match.group("unit")
+    unit = _PER_DAY_RE.sub("/day", unit)
+    unit = unit.replace("molal", "mol/kg")
+    equivalents = 0
+    if _EQ_RE.search(unit):
+        equivalents = 1
+        unit = _EQ_RE.sub(lambda m: (m.group("prefix") or "").replace("µ", "u") + "mol", unit)
+    try:
+        quantity = registry().Quantity(float(match.group("num")), unit)
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError) as err:
+        raise ValueError(
+            f"{argument}={text!r}: unit {unit!r} is not understood ({err}); "
+            f"{format_accepted(argument)}"
+        ) from err
+    return quantity, equivalents, basis
+
+
+def to_quantity(value: Any, argument: str) -> tuple[Any, int, str | None]:
+    if isinstance(value, Expressed):
+        quantity, equivalents, _ = to_quantity(value.quantity, argument)
+        return quantity, equivalents, value.basis
+    if isinstance(value, str):
+        return _parse_string(value, argument)
+    if isinstance(value, pint.Quantity):
+        return value, 0, None
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        raise TypeError(
+            f"{argument} is a list of strings; pass one Quantity with an array magnitude, "
+            f'e.g. oxalate.Quantity([2.5, 4.0], "mmol/L")'
+        )
+    raise TypeError(
+        f"{argument}={value!r} has no units. {format_accepted(argument)}. "
+        f"Bare numbers are refused because mmol/L, mol/kg and mg/dL differ by orders of magnitude."
+    )
+
+
+def check_values(
+    values: FloatArray, argument: str, on_invalid: OnInvalid, *, allow_zero: bool = True
+) -> FloatArray:
+    bad = ~np.isfinite(values) | (values < 0 if allow_zero else values <= 0)
+    if not bad.any():
+        return values
+    index = np.argwhere(bad)
+    first = [tuple(int(i) for i in row) for row in index[:5]]
+    shown = ", ".join(
+        f"index {i[0] if len(i) == 1 else i}: {float(values[i])!r}"
+        if i
+        else f"{float(values[()])!r}"
+        for i in first
+    )
+    reason = "negative, NaN or infinite" if allow_zero else "not positive and finite"
+    if on_invalid == "raise":
+        more = f" (and {len(index) - 5} more)" if len(index) > 5 else ""
+        raise ValueError(
+            f"{argument} has {len(index)} {reason} value(s) ({shown}{more}); "
+            f"concentrations must be finite and >= 0. "
+            f"Pass on_invalid='nan' to keep the other rows."
+        )
+    if on_invalid != "nan":
+        raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
+    warnings.warn(
+        f"{argument}: {len(index)} row(s) {reason} were set to NaN ({shown})",
+        OxalateInputWarning,
+        stacklevel=3,
+    )
+    values = values.copy()
+    values[bad] = np.nan
+    return values
+
+
+@cache
+def dimensionality(unit: str) -> Any:
+    return registry().Quantity(1.0, unit).dimensionality
+
+
+def analyte_or_error(name: str, argument: str) -> Analyte:
+    try:
+        return analyte(name)
+    except KeyError as err:
+        raise ValueError(
+            f"{argument}: mass and equivalent units need a known analyte, and {name!r} is not "
+            f"one ({err.args[0]})"
+        ) from None
+
+
+def molar_mass_of(name: str, basis: str | None, argument: str) -> float:
+    if basis is not None:
+        if basis not in CLINICAL_BASES:
+            raise ValueError(
+                f"{argument}: 'as {basis}' is not known; accepted: {sorted(CLINICAL_BASES)}"
+            )
+        owner, mass = CLINICAL_BASES[basis]
+        if owner != name:
+            raise ValueError(f"{argument}: 'as {basis}' is a basis of {owner}, not of {name}")
+        return mass
+    if name in ("phosphate", "sulfate"):
+        element = "P" if name == "phosphate" else "S"
+        raise ValueError(
+            f"{argument}: a mass concentration of {name} is ambiguous; say what it is a mass of, "
+            f"e.g. '3.4 mg/dL as {element}' (the clinical convention) or "
+            f"'10 mg/dL as {element}O4', or oxalate.units.expressed_as(q, '{element}')"
+        )
+    return analyte_or_error(name, argument).molar_mass
