@@ -18,8 +18,10 @@ from . import calcification as calcification
 from . import equil2 as equil2
 from . import fluids as fluids
 from . import indices as indices
+from . import kinetics as kinetics
 from ._errors import OxalateInputWarning, OxalateRangeWarning, OxalateWarning
 from .activity import ACTIVITY_MODELS, activity_coefficient, ionic_strength
+from .crystallization import Crystallization, crystallize
 from .database import CONSTANT_SETS, ConstantSet, constant_set
 from .precipitation import (
     Dilution,
@@ -44,6 +46,7 @@ __all__ = [
     "ACTIVITY_MODELS",
     "CONSTANT_SETS",
     "ConstantSet",
+    "Crystallization",
     "Dilution",
     "OxalateInputWarning",
     "OxalateRangeWarning",
@@ -57,6 +60,7 @@ __all__ = [
     "__version__",
     "activity_coefficient",
     "constant_set",
+    "crystallize",
     "debye_huckel_a",
     "debye_huckel_b",
     "dilution_for",

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from . import numpy_reaction, numpy_search, numpy_speciation
+from . import crystal, kinetics, numpy_reaction, numpy_search, numpy_speciation
 from .model import (
     PhaseTable,
     SpeciesModel,
@@ -73,6 +73,9 @@ __all__ = [
     "SpeciationResult",
     "SpeciesModel",
     "component_log_activities",
+    "crystal",
+    "crystallize",
+    "kinetics",
     "log_iap",
     "phase_table",
     "precipitate",
@@ -210,3 +213,17 @@ def titrate(
 ) -> numpy_search.Titration:
     """A titration series and its crossing (numpy search, ``"auto"`` speciation)."""
     return numpy_search.titration(model, problem, step, n_steps, _auto_speciate(model))
+
+
+def crystallize(
+    model: SpeciesModel, problem: kinetics.CrystallizationProblem, engine: str = "auto"
+) -> kinetics.CrystallizationResult:
+    """Crystallise a batch over time (:mod:`.kinetics`), speciating with ``engine``."""
+
+    def run_speciate(p: SpeciationProblem) -> SpeciationResult:
+        return speciate(model, p, engine)
+
+    def run_precipitate(p: PrecipitationProblem) -> PrecipitationResult:
+        return precipitate(model, p, engine)
+
+    return kinetics.solve(model, problem, run_speciate, run_precipitate)
