@@ -74,6 +74,7 @@ BoolArray: TypeAlias = npt.NDArray[np.bool_]
 _LN10 = math.log(10.0)
 _NJIT = "@numba.njit(cache=True, error_model='numpy')"
 _NJIT_PARALLEL = "@numba.njit(cache=True, error_model='numpy', parallel=True)"
+_NJIT_INLINE = "@numba.njit(cache=True, error_model='numpy', inline='always')"
 _MIN_BLOCK = 1024  # rows per thread's block: below this the threads cost more than they save
 
 
@@ -172,7 +173,7 @@ def _reaction_module(structure: bytes, n_components: int, n_metals: int, n_gamma
         _header(layout, "reaction kernel"),
         *records,
         reaction_source(shapes, layout, _davies()),
-        *_sources(rk.SERIAL, _NJIT),
+        *(_sources((fn,), _NJIT_INLINE if fn in rk.INLINE else _NJIT)[0] for fn in rk.SERIAL),
         *(_parallel_driver(name, spec) for name, spec in rk.PARALLEL.items()),
     ]
     return _load("\n\n".join(parts) + "\n", "oxalate_reaction")
