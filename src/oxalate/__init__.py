@@ -18,7 +18,13 @@ from . import calcification as calcification
 from . import equil2 as equil2
 from . import fluids as fluids
 from . import indices as indices
-from ._errors import OxalateInputWarning, OxalateRangeWarning, OxalateWarning
+from . import kernels as kernels
+from ._errors import (
+    OxalateEngineWarning,
+    OxalateInputWarning,
+    OxalateRangeWarning,
+    OxalateWarning,
+)
 from .activity import ACTIVITY_MODELS, activity_coefficient, ionic_strength
 from .database import CONSTANT_SETS, ConstantSet, constant_set
 from .precipitation import (
@@ -38,6 +44,8 @@ from .speciation import Speciation, speciate
 from .thermo import debye_huckel_a, debye_huckel_b, log_k
 from .units import Quantity, expressed_as, ureg
 
+compile = kernels.compile
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -45,6 +53,7 @@ __all__ = [
     "CONSTANT_SETS",
     "ConstantSet",
     "Dilution",
+    "OxalateEngineWarning",
     "OxalateInputWarning",
     "OxalateRangeWarning",
     "OxalateWarning",
@@ -56,6 +65,7 @@ __all__ = [
     "Titration",
     "__version__",
     "activity_coefficient",
+    "compile",
     "constant_set",
     "debye_huckel_a",
     "debye_huckel_b",

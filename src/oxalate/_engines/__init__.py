@@ -32,11 +32,15 @@ fails too.
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._errors import OxalateEngineWarning, user_stacklevel
 from . import numpy_reaction, numpy_search, numpy_speciation
+from .cache import KernelCacheError
 from .model import (
     PhaseTable,
     SpeciesModel,
@@ -100,6 +104,22 @@ def _compiled_module() -> Any:
     return compiled
 
 
+_WARNED: set[str] = set()
+
+
+def _engine_unavailable(reason: str) -> None:
+    """Warn once per process that the numpy engine runs instead of the compiled one."""
+    if reason in _WARNED:
+        return
+    _WARNED.add(reason)
+    warnings.warn(
+        f"the compiled engine cannot run: {reason}. The numpy engine gives the same "
+        f"results, more slowly.",
+        OxalateEngineWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
 def check_engine(engine: Any) -> str:
     """``engine`` itself, or ValueError naming it and the accepted values."""
     if not isinstance(engine, str) or engine not in ENGINES:
@@ -129,6 +149,15 @@ def use_compiled(engine: str, model: SpeciesModel, applies: bool, case: str) -> 
     except ImportError:
         if engine == "numba":
             raise
+        return False
+    try:
+        compiled.available()
+    except KernelCacheError as err:
+        if engine == "numba":
+            raise RuntimeError(
+                f"engine='numba' needs a folder for its compiled kernels: {err}"
+            ) from err
+        _engine_unavailable(str(err))
         return False
     if not compiled.covers(model):
         if engine == "numba":
@@ -210,3 +239,33 @@ def titrate(
 ) -> numpy_search.Titration:
     """A titration series and its crossing (numpy search, ``"auto"`` speciation)."""
     return numpy_search.titration(model, problem, step, n_steps, _auto_speciate(model))
+
+
+def kernel_cache_folder() -> Path:
+    """The compiled kernels' cache folder (:func:`.cache.cache_dir`)."""
+    from .cache import cache_dir
+
+    return cache_dir()
+
+
+def build_compiled(model: SpeciesModel, kernel: str) -> None:
+    """Generate, load and compile one kernel for the model's structure (``oxalate.compile``)."""
+    use_compiled("numba", model, True, _SPECIATION_CASE)
+    compiled = _compiled_module()
+    n = 3
+    totals = np.full((n, model.n_components), 1e-3)
+    problem = SpeciationProblem(
+        totals=totals, temperature=np.full(n, 310.15), ph=np.full(n, 6.0),
+        charge_offset=np.zeros(n),
+    )  # fmt: skip
+    if kernel == "speciate":
+        compiled.speciate(model, problem)
+        return
+    tab = phase_table(model.constants, (model.constants.phases[0],))
+    compiled.precipitate(
+        model,
+        PrecipitationProblem(
+            totals=totals, temperature=problem.temperature, ph=problem.ph,
+            initial=np.zeros((n, 1)), phases=tab,
+        ),
+    )  # fmt: skip

@@ -13,11 +13,11 @@ Each generated module is self-contained: the layout constants, the numerical
 constants and the source of every helper it calls are written into it, so its
 text (hashed into its file name) is all numba's on-disk cache depends on; a
 new version of any part gives a new file and never loads an old cache.  The
-files live in a cache folder (``$OXALATE_CACHE_DIR``, else
-``$XDG_CACHE_HOME/oxalate`` or ``~/.cache/oxalate``; a temporary folder if
-none is writable): the first call in a new installation compiles (several
-seconds for speciation, about half a minute for the reaction kernel), later
-processes load the cache in well under a second.
+files live in the kernel cache (:mod:`.cache`: ``$OXALATE_CACHE_DIR``, else
+``$XDG_CACHE_HOME/oxalate`` or ``~/.cache/oxalate``, private to the user): the
+first call in a new installation compiles (several seconds for speciation,
+about 40 s for the reaction kernel; logged at INFO level on the ``oxalate``
+logger), later processes load the cache in well under a second.
 
 Batches of 2048 rows or more run in blocks on numba's threads
 (``numba.get_num_threads()``, set with ``numba.set_num_threads`` or the
@@ -31,17 +31,12 @@ This module is imported only when a compiled engine is asked for, so
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import inspect
+import logging
 import math
-import os
-import sys
-import tempfile
 import threading
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
+from functools import cache as memoize
 from typing import Any, TypeAlias
 
 import numba
@@ -50,6 +45,7 @@ import numpy.typing as npt
 
 from ..database import WATER_MOLAR_MASS
 from ..thermo import debye_huckel_a_kelvin
+from . import cache
 from . import reaction_kernel as rk
 from .codegen import KernelLayout, kernel_source, reaction_source, species_shapes
 from .model import SpeciesModel
@@ -66,7 +62,7 @@ from .records import (
     empty_reasons,
 )
 
-__all__ = ["a_line", "covers", "precipitate", "search", "speciate"]
+__all__ = ["a_line", "available", "covers", "precipitate", "search", "speciate"]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
@@ -78,40 +74,23 @@ _NJIT_INLINE = "@numba.njit(cache=True, error_model='numpy', inline='always')"
 _MIN_BLOCK = 1024  # rows per thread's block: below this the threads cost more than they save
 
 
-def _cache_dir() -> Path:
-    candidates = []
-    if os.environ.get("OXALATE_CACHE_DIR"):
-        candidates.append(Path(os.environ["OXALATE_CACHE_DIR"]))
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    candidates.append((Path(xdg) if xdg else Path.home() / ".cache") / "oxalate")
-    for folder in candidates:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".write-test"
-            probe.write_text("")
-            probe.unlink()
-            return folder
-        except OSError:
-            continue
-    return Path(tempfile.mkdtemp(prefix="oxalate-kernel-"))
+_LOG = logging.getLogger("oxalate")
 
 
-def _load(source: str, prefix: str) -> Any:
-    """Write ``source`` to the cache folder under its hash and import it."""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    name = f"{prefix}_{digest}"
-    path = _cache_dir() / f"{name}.py"
-    if not path.exists() or path.read_text(encoding="utf-8") != source:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(source, encoding="utf-8")
-        tmp.replace(path)  # atomic: concurrent processes never see half a file
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - importlib always finds a .py
-        raise ImportError(f"cannot load the generated kernel {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+def _load(source: str, prefix: str, what: str, how_long: str) -> Any:
+    """Publish and import a generated kernel module; say so when numba will compile it."""
+    module, path, compiled = cache.load(source, prefix)
+    if not compiled:
+        _LOG.info(
+            "compiling the %s on first use (%s, once; %d kB of source); cache: %s",
+            what, how_long, len(source) // 1000, path.parent,
+        )  # fmt: skip
     return module
+
+
+def available() -> None:
+    """Raise :class:`.cache.KernelCacheError` if the kernels have nowhere to be cached."""
+    cache.cache_dir()
 
 
 def _header(layout: KernelLayout, what: str) -> str:
@@ -146,7 +125,7 @@ def solve_rows(n_blocks, log_k25, delta_h, t, totals, log_ah, a_ref, a_slope, to
 """
 
 
-@cache
+@memoize
 def _speciation_module(structure: bytes, n_components: int, n_metals: int, n_gamma: int) -> Any:
     """Generate, write and import the speciation kernel for one species structure."""
     table = np.frombuffer(structure, dtype=np.float64).reshape(-1, n_components + 3)
@@ -159,10 +138,10 @@ def _speciation_module(structure: bytes, n_components: int, n_metals: int, n_gam
         f"{_NJIT}\n{kernel_source(shapes, layout, davies)}\n",
         _SPECIATION_DRIVER,
     ]
-    return _load("\n\n".join(parts), "oxalate_kernel")
+    return _load("\n\n".join(parts), "oxalate_kernel", "speciation kernel", "about 6 s")
 
 
-@cache
+@memoize
 def _reaction_module(structure: bytes, n_components: int, n_metals: int, n_gamma: int) -> Any:
     """Generate, write and import the reaction kernel for one species structure."""
     table = np.frombuffer(structure, dtype=np.float64).reshape(-1, n_components + 3)
@@ -176,7 +155,7 @@ def _reaction_module(structure: bytes, n_components: int, n_metals: int, n_gamma
         *(_sources((fn,), _NJIT_INLINE if fn in rk.INLINE else _NJIT)[0] for fn in rk.SERIAL),
         *(_parallel_driver(name, spec) for name, spec in rk.PARALLEL.items()),
     ]
-    return _load("\n\n".join(parts) + "\n", "oxalate_reaction")
+    return _load("\n\n".join(parts) + "\n", "oxalate_reaction", "reaction kernel", "about 40 s")
 
 
 def _parallel_driver(name: str, spec: tuple[tuple[str, Any], ...]) -> str:
