@@ -26,11 +26,13 @@ __all__ = [
     "Expressed",
     "OnInvalid",
     "analyte_or_error",
+    "check_text",
     "check_values",
     "dimensionality",
     "format_accepted",
     "molar_mass_of",
     "registry",
+    "short",
     "to_quantity",
 ]
 
@@ -72,12 +74,32 @@ _PER_DAY_RE = re.compile(r"/\s*\(?\s*24\s*-?\s*(?:h|hr|hrs|hour|hours)\s*\)?")
 _EXAMPLES = '"4 mmol/L", "4 mmol/kg", "16 mg/dL", "140 mEq/L" or oxalate.Quantity(4, "mmol/L")'
 
 
+#: The longest text accepted where a number with a unit is expected (longer text is
+#: refused before any pattern or pint looks at it).
+MAX_TEXT = 200
+
+
+def short(text: str, limit: int = 60) -> str:
+    """``text`` for an error message: its start and its length when it is long."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def check_text(text: str, argument: str) -> None:
+    """Refuse text too long to be a number with a unit (naming the argument)."""
+    if len(text) > MAX_TEXT:
+        raise ValueError(
+            f"{argument}={short(text)} is longer than {MAX_TEXT} characters; give a number and "
+            f"a unit such as '4 mmol/L'"
+        )
+
+
 def format_accepted(argument: str) -> str:
     return f"pass {argument} as a pint Quantity or a string with units, e.g. {_EXAMPLES}"
 
 
 def _parse_string(text: str, argument: str) -> tuple[Any, int, str | None]:
     """Split ``"3.4 mg/dL as P"`` into a Quantity, an equivalents flag and a basis."""
+    check_text(text, argument)
     basis: str | None = None
     match_as = _AS_RE.search(text)
     if match_as:
@@ -86,7 +108,8 @@ def _parse_string(text: str, argument: str) -> tuple[Any, int, str | None]:
     match = STRING_RE.match(text)
     if match is None or not match.group("unit"):
         raise ValueError(
-            f"{argument}={text!r} is not a number followed by a unit; {format_accepted(argument)}"
+            f"{argument}={short(text)} is not a number followed by a unit; "
+            f"{format_accepted(argument)}"
         )
     unit = match.group("unit")
     unit = _PER_DAY_RE.sub("/day", unit)
@@ -97,11 +120,16 @@ def _parse_string(text: str, argument: str) -> tuple[Any, int, str | None]:
         unit = _EQ_RE.sub(lambda m: (m.group("prefix") or "").replace("µ", "u") + "mol", unit)
     try:
         quantity = registry().Quantity(float(match.group("num")), unit)
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError) as err:
+    except (
+        pint.errors.UndefinedUnitError,
+        pint.errors.DefinitionSyntaxError,
+        ValueError,
+        RecursionError,
+    ) as err:
         raise ValueError(
-            f"{argument}={text!r}: unit {unit!r} is not understood ({err}); "
-            f"{format_accepted(argument)}"
-        ) from err
+            f"{argument}={short(text)}: unit {short(unit)} is not understood "
+            f"({short(str(err), 100)}); {format_accepted(argument)}"
+        ) from None
     return quantity, equivalents, basis
 
 

@@ -50,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 import pint
 
-from ._common import package_data, read_csv, scalar_or_array
+from ._common import ReadOnlyMap, package_data, read_csv, scalar_or_array
 from ._errors import OxalateRangeWarning
 from ._quantities import check_values, dimensionality, to_quantity
 from .units import concentration
@@ -235,7 +235,7 @@ def _constants() -> _Constants:
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping))
+    return ReadOnlyMap(mapping)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _engines as engines
+from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import scalar_or_array
 from ._errors import OxalateRangeWarning
 from .activity import check_model, warn_if_outside
@@ -109,18 +110,15 @@ def _quiet_speciate(solution: Solution, **kwargs: Any) -> Speciation:
         return speciate(solution, **kwargs)
 
 
-def _check_solution(solution: Any) -> Solution:
-    if not isinstance(solution, Solution):
-        raise TypeError(f"solution={solution!r} must be an oxalate.Solution")
-    return solution
-
-
 def _phase_list(phases: Any, cs: ConstantSet) -> tuple[str, ...]:
     if isinstance(phases, str):
         phases = (phases,)
     if not isinstance(phases, Sequence) or not phases:
         raise ValueError(f"phases={phases!r} must be a phase name or a non-empty list of them")
-    keys = tuple(canonical_phase(p, cs) for p in phases)
+    try:
+        keys = tuple(canonical_phase(p, cs) for p in phases)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"phases={tuple(phases)!r}: {err}") from None
     if len(set(keys)) != len(keys):
         raise ValueError(f"phases={phases!r} names a phase twice")
     return keys
@@ -364,7 +362,7 @@ def precipitate(
     >>> round((ca_left + float(r.amount["COM"])) * 1e3, 12)
     2.0
     """
-    solution = _check_solution(solution)
+    solution = check_solution(solution)
     if ph_mode not in ("closed", "fixed"):
         raise ValueError(f"ph_mode={ph_mode!r} is not known; accepted: 'closed', 'fixed'")
     if ph_mode == "fixed" and solution.pH is None:
@@ -372,10 +370,8 @@ def precipitate(
             "ph_mode='fixed' holds the solution's pH, but the Solution has pH=None; "
             "give a pH or use ph_mode='closed'"
         )
-    if not (isinstance(tolerance, float | int) and 0 < tolerance < 1e-2):
-        raise ValueError(f"tolerance={tolerance!r} must be a number in (0, 0.01)")
-    if not (isinstance(max_iterations, int) and max_iterations > 0):
-        raise ValueError(f"max_iterations={max_iterations!r} must be a positive integer")
+    tolerance = check_tolerance(tolerance)
+    check_iterations(max_iterations)
     model_name = check_model(activity_model)
     cs = resolve_constants(constants)
     keys = _phase_list(phases, cs)
@@ -499,8 +495,8 @@ def mix(
     >>> float(m.totals["Ca"]), float(m.totals["Ox"])
     (0.002, 0.0005)
     """
-    a = _check_solution(a)
-    b = _check_solution(b)
+    a = check_solution(a, "a")
+    b = check_solution(b, "b")
     if hasattr(fraction, "m_as"):
         fraction = fraction.m_as("")
     f = np.asarray(fraction, dtype=np.float64)

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _engines as engines
+from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import scalar_or_array
 from .activity import check_model, warn_if_outside
 from .database import analyte, canonical_phase, chemical_system, resolve_constants
@@ -44,12 +45,6 @@ __all__ = [
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 PhMode = Literal["closed", "fixed"]
-
-
-def _check_solution(solution: Any) -> Solution:
-    if not isinstance(solution, Solution):
-        raise TypeError(f"solution={solution!r} must be an oxalate.Solution")
-    return solution
 
 
 def _component_key(name: Any, argument: str) -> str:
@@ -113,10 +108,8 @@ def _resolve_mode(ph_mode: Any, solution: Solution) -> PhMode:
 
 
 def _check_search(tolerance: Any, max_iterations: Any) -> None:
-    if not (isinstance(tolerance, float | int) and 0 < tolerance < 1e-2):
-        raise ValueError(f"tolerance={tolerance!r} must be a number in (0, 0.01)")
-    if not (isinstance(max_iterations, int) and max_iterations > 0):
-        raise ValueError(f"max_iterations={max_iterations!r} must be a positive integer")
+    check_tolerance(tolerance)
+    check_iterations(max_iterations)
 
 
 def _problem(
@@ -324,7 +317,7 @@ def threshold(
     >>> round(float(th10.total.m_as("umol/kg")), 0)
     504.0
     """
-    solution = _check_solution(solution)
+    solution = check_solution(solution)
     _check_search(tolerance, max_iterations)
     key, add = _addition(vary, counter_ion)
     model, problem, solution = _problem(
@@ -443,7 +436,7 @@ def dilution_for(
     >>> round(float(d.factor), 2), round(float(d.supersaturation), 6)
     (6.7, 1.0)
     """
-    solution = _check_solution(solution)
+    solution = check_solution(solution)
     _check_search(tolerance, max_iterations)
     model, problem, solution = _problem(
         engines.SearchKind.DILUTION, solution, target, phase, None, ph_mode, activity_model,
@@ -565,7 +558,7 @@ def titrate(
     >>> int(tt.first_step), round(float(tt.added_at_target.m_as("umol/kg")), 2)
     (4, 16.72)
     """
-    solution = _check_solution(solution)
+    solution = check_solution(solution)
     _check_search(tolerance, 60)
     if not (isinstance(n_steps, int) and n_steps > 0):
         raise ValueError(f"n_steps={n_steps!r} must be a positive integer")

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _engines as engines
+from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import scalar_or_array
 from .activity import check_model, warn_if_outside
 from .database import chemical_system, constant_set, resolve_constants
@@ -85,6 +86,12 @@ class Speciation:
         Largest relative mass-balance (or charge) residual per row. [-]
     iterations : numpy.ndarray of int
         Newton iterations per row.
+    reason : numpy.ndarray of str
+        Why a row did not converge (empty where it did): invalid input, no
+        convergence, or a pH from the charge balance outside 0-14.
+    engine : str
+        The engine that solved the batch: ``"numba"`` or ``"numpy"`` (rows the
+        compiled kernel leaves are solved again by numpy).
 
     Examples
     --------
@@ -111,6 +118,8 @@ class Speciation:
     converged: BoolArray
     residual: FloatArray
     iterations: npt.NDArray[np.int64]
+    reason: Any
+    engine: str
     activity_model: str
     constants: str
     _index: Mapping[str, int] = field(repr=False, default_factory=dict)
@@ -212,6 +221,7 @@ class Speciation:
             "water_activity": np.ravel(self.water_activity),
             "pH": np.ravel(self.pH),
             "converged": np.ravel(self.converged),
+            "reason": np.ravel(self.reason),
             "residual": np.ravel(self.residual),
         }
         for k, v in self.totals.items():
@@ -311,8 +321,9 @@ def speciate(
     >>> bool(0 < r.saturation_index["COM"] < 1.5)
     True
     """
-    if not isinstance(solution, Solution):
-        raise TypeError(f"solution={solution!r} must be an oxalate.Solution")
+    check_solution(solution)
+    tolerance = check_tolerance(tolerance)
+    check_iterations(max_iterations)
     model_name = check_model(activity_model)
     cs = resolve_constants(constants)
     model = engines.species_model(cs, model_name)
@@ -335,8 +346,7 @@ def speciate(
                 )
             balance_component = system.index(key)
     engines.check_engine(engine)
-    if not (isinstance(chunk_size, int) and chunk_size > 0):
-        raise ValueError(f"chunk_size={chunk_size!r} must be a positive integer")
+    check_iterations(chunk_size, "chunk_size")
     shape = solution.shape
     n = solution.size
     totals = np.stack([np.ravel(solution.totals[c]) for c in system.solutes], axis=1)
@@ -388,24 +398,25 @@ def speciation_from_result(
     phases = _PhaseSaturation(model, shape, presence, result, temperature)
     return Speciation(
         species=cs.species,
-        molality=result.molality.reshape(*shape, n_species),
-        _lg_source=result.log_gamma.reshape(*shape, result.log_gamma.shape[1]),
+        molality=_frozen(result.molality, (*shape, n_species)),
+        _lg_source=_frozen(result.log_gamma, (*shape, result.log_gamma.shape[1])),
         _lg_columns=model.gamma_columns,
         _stoichiometry=cs.stoichiometry,
-        ionic_strength=scalar_or_array(result.ionic_strength.reshape(shape)),
-        water_activity=scalar_or_array(result.water_activity.reshape(shape)),
-        pH=scalar_or_array(result.pH.reshape(shape)),
-        temperature=scalar_or_array(phases.temperature.reshape(shape)),
+        ionic_strength=_frozen(result.ionic_strength, shape),
+        water_activity=_frozen(result.water_activity, shape),
+        pH=_frozen(result.pH, shape),
+        temperature=_frozen(phases.temperature, shape),
         totals={
-            c: scalar_or_array(result.totals[:, k].reshape(shape))
-            for k, c in enumerate(model.system.solutes)
+            c: _frozen(result.totals[:, k], shape) for k, c in enumerate(model.system.solutes)
         },
         log_iap=_LazyPhaseMap(phases, "log_iap"),
         saturation_index=_LazyPhaseMap(phases, "si"),
         supersaturation=_LazyPhaseMap(phases, "omega"),
-        converged=scalar_or_array(result.converged.reshape(shape)),
-        residual=scalar_or_array(result.residual.reshape(shape)),
-        iterations=scalar_or_array(result.iterations.reshape(shape)),
+        converged=_frozen(result.converged, shape),
+        residual=_frozen(result.residual, shape),
+        iterations=_frozen(result.iterations, shape),
+        reason=_frozen(result.reason, shape),
+        engine=result.engine,
         activity_model=model.name,
         constants=cs.name,
         _index={
@@ -413,6 +424,17 @@ def speciation_from_result(
             **{name: j for j, name in enumerate(cs.phreeqc_names)},
         },
     )
+
+
+def _frozen(array: Any, shape: tuple[int, ...]) -> Any:
+    """A read-only view of ``array`` in ``shape`` (a numpy scalar for a scalar batch).
+
+    Results are read-only so that editing one in place cannot make it disagree
+    with what is computed from it later (the SI of a phase, on first access).
+    """
+    view = np.asarray(array).reshape(shape).view()
+    view.flags.writeable = False
+    return scalar_or_array(view)
 
 
 class _PhaseSaturation:

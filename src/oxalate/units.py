@@ -15,18 +15,21 @@ string.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pint
 
+from ._errors import OxalateInputWarning
 from ._quantities import (
     CLINICAL_BASES,
     STRING_RE,
     Expressed,
     OnInvalid,
     analyte_or_error,
+    check_text,
     check_values,
     dimensionality,
     format_accepted,
@@ -220,6 +223,13 @@ def molar_to_molal(
     >>> round(float(m["calcium"]), 8)
     0.00500278
     """
+    return _to_molal(molar, density, "raise")[0]
+
+
+def _to_molal(
+    molar: dict[str, FloatArray], density: Any, on_invalid: OnInvalid
+) -> tuple[dict[str, FloatArray], npt.NDArray[np.bool_]]:
+    """:func:`molar_to_molal`, and the rows that leave no water (NaN with ``"nan"``)."""
     solute = sum(
         (
             np.asarray(c, dtype=np.float64) * analyte(k).molar_mass / 1000.0
@@ -228,7 +238,46 @@ def molar_to_molal(
         start=np.float64(0.0),
     )
     water = np.asarray(density, dtype=np.float64) - solute
-    return {k: np.asarray(c, dtype=np.float64) / water for k, c in molar.items()}
+    bad = _check_water(water, solute, density, tuple(molar), on_invalid)
+    if bad.any():
+        water = np.where(bad, np.nan, water)
+    return {k: np.asarray(c, dtype=np.float64) / water for k, c in molar.items()}, bad
+
+
+def _check_water(
+    water: FloatArray, solute: Any, density: Any, names: tuple[str, ...], on_invalid: OnInvalid
+) -> npt.NDArray[np.bool_]:
+    """Rows where the solutes weigh as much as the solution itself: no water is left.
+
+    Raises naming the analytes, or (``on_invalid="nan"``) returns the mask of
+    those rows after one warning.
+    """
+    bad = np.asarray(~(water > 0))  # NaN rows are someone else's business
+    bad &= np.isfinite(np.asarray(water))
+    if not bad.any():
+        return bad
+    where = _where(bad)
+    solute_kg = float(np.broadcast_to(solute, bad.shape)[bad].ravel()[0])
+    rho = float(np.broadcast_to(np.asarray(density, dtype=np.float64), bad.shape)[bad].ravel()[0])
+    message = (
+        f"{', '.join(names)}: {int(bad.sum())} row(s) ({where}) have solutes weighing "
+        f"{solute_kg:.3g} kg per litre, not less than the solution's density {rho:g} kg/L: "
+        f"no water would be left (molar concentrations that high are not physical)"
+    )
+    if on_invalid == "raise":
+        raise ValueError(message + "; pass on_invalid='nan' to keep the other rows")
+    warnings.warn(message + "; those rows were set to NaN", OxalateInputWarning, stacklevel=4)
+    return bad
+
+
+def _where(bad: Any) -> str:
+    """Where a mask is true, for messages: ``"index 3"``, ``"index (1, 2)"`` or the scalar."""
+    bad = np.asarray(bad)
+    if bad.ndim == 0:
+        return "the value"
+    rows = [tuple(int(i) for i in row) for row in np.argwhere(bad)[:5]]
+    shown = ", ".join(f"index {r[0] if len(r) == 1 else r}" for r in rows)
+    return shown + (" and more" if int(bad.sum()) > 5 else "")
 
 
 def as_molality(
@@ -269,11 +318,22 @@ def as_molality(
     }
     molar = {k: v for k, (v, basis) in parsed.items() if basis == "molar"}
     out = {k: v for k, (v, basis) in parsed.items() if basis == "molal"}
+    shape = _broadcast_shape({k: np.shape(v) for k, (v, _) in parsed.items()})
     if molar:
-        rho = solution_density(density)
-        out.update(molar_to_molal(molar, rho))
-    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
+        molal, bad = _to_molal(molar, solution_density(density), on_invalid)
+        if bad.any():  # the row is not a solution: NaN for every analyte
+            out = {k: np.where(bad, np.nan, v) for k, v in out.items()}
+        out.update(molal)
     return {k: np.broadcast_to(out[k], shape) for k in values}
+
+
+def _broadcast_shape(shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """The shape the arrays broadcast to, or ValueError naming each argument's shape."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes.values()))
+    except ValueError:
+        listed = ", ".join(f"{k} {v}" for k, v in shapes.items())
+        raise ValueError(f"the arguments' shapes do not broadcast together: {listed}") from None
 
 
 def solution_density(density: Any) -> FloatArray:
@@ -303,7 +363,9 @@ def solution_density(density: Any) -> FloatArray:
 T_MIN, T_MAX = 273.15, 373.15
 
 
-def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArray:
+def temperature_kelvin(
+    value: Any, *, argument: str = "temperature", on_invalid: OnInvalid = "raise"
+) -> FloatArray:
     """Parse a temperature and return it in kelvin.
 
     Parameters
@@ -313,6 +375,10 @@ def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArr
         degF, scalar or array.  It must lie in 0-100 °C.
     argument : str
         Name used in error messages.
+    on_invalid : {"raise", "nan"}
+        A temperature outside 0-100 °C (or NaN) raises ``ValueError`` naming
+        the row (the default), or makes that row NaN with an
+        :class:`~oxalate.OxalateInputWarning`.
 
     Returns
     -------
@@ -326,6 +392,7 @@ def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArr
     array(310.15)
     """
     if isinstance(value, str):
+        check_text(value, argument)
         match = STRING_RE.match(value)
         if match is None or not match.group("unit"):
             raise ValueError(
@@ -357,8 +424,15 @@ def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArr
     bad = ~np.isfinite(kelvin) | (kelvin < T_MIN - 1e-9) | (kelvin > T_MAX + 1e-9)
     if bad.any():
         first = kelvin[bad].ravel()[0]
-        raise ValueError(
-            f"{argument}: {int(bad.sum())} value(s) outside 0-100 degC (first: {first - 273.15:g} "
-            f"degC); the activity and log K models are for liquid water at 1 atm"
+        message = (
+            f"{argument}: {int(bad.sum())} value(s) outside 0-100 degC ({_where(bad)}; first: "
+            f"{first - 273.15:g} degC); the activity and log K models are for liquid water "
+            f"at 1 atm"
         )
+        if on_invalid == "raise":
+            raise ValueError(message)
+        if on_invalid != "nan":
+            raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
+        warnings.warn(message + "; those rows were set to NaN", OxalateInputWarning, stacklevel=3)
+        kelvin = np.where(bad, np.nan, kelvin)
     return kelvin

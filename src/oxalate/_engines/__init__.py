@@ -172,14 +172,34 @@ def use_compiled(engine: str, model: SpeciesModel, applies: bool, case: str) -> 
 def speciate(
     model: SpeciesModel, problem: SpeciationProblem, engine: str = "auto"
 ) -> SpeciationResult:
-    """Speciate a batch; rows the compiled kernel leaves are retried by numpy."""
-    if not use_compiled(engine, model, problem.fixed_ph, _SPECIATION_CASE):
-        return numpy_speciation.solve(model, problem)
-    result: SpeciationResult = _compiled_module().speciate(model, problem)
-    redo = np.flatnonzero(problem.valid & ~result.converged)
-    if redo.size:
-        result.put(redo, numpy_speciation.solve(model, problem.take(redo)))
+    """Speciate a batch; rows the compiled kernel leaves are retried by numpy.
+
+    A pH solved from the charge balance must lie in 0-14: a row whose root
+    lies outside is not converged (its reason says so).
+    """
+    if use_compiled(engine, model, problem.fixed_ph, _SPECIATION_CASE):
+        result: SpeciationResult = _compiled_module().speciate(model, problem)
+        redo = np.flatnonzero(problem.valid & ~result.converged)
+        if redo.size:
+            result.put(redo, numpy_speciation.solve(model, problem.take(redo)))
+    else:
+        result = numpy_speciation.solve(model, problem)
+    if problem.solve_ph:
+        with np.errstate(invalid="ignore"):
+            outside = result.converged & ~((result.pH >= 0.0) & (result.pH <= 14.0))
+        if outside.any():
+            _unconverged(result, outside, Reason.PH_RANGE)
     return result
+
+
+def _unconverged(result: SpeciationResult, rows: Any, reason: str) -> None:
+    """Flag ``rows`` of a speciation as not converged, NaN in every result, with a reason."""
+    for array in (result.molality, result.log_gamma):
+        array[rows] = np.nan
+    for array1 in (result.ionic_strength, result.water_activity, result.pH):
+        array1[rows] = np.nan
+    result.converged[rows] = False
+    result.reason[rows] = reason
 
 
 def _auto_speciate(model: SpeciesModel) -> Any:

@@ -36,6 +36,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache as memoize
 from typing import Any, TypeAlias
 
@@ -288,7 +289,7 @@ def speciate(
     valid = problem.valid
     out.reason[~valid] = Reason.INPUT
     out.reason[valid & bad] = Reason.NOT_CONVERGED
-    return out
+    return replace(out, engine="numba")
 
 
 def _species(model: SpeciesModel) -> rk.Species:

@@ -85,7 +85,10 @@ class Trial:
         else:
             self.q0 = sp0.molality @ model.z
         self.si0 = self.saturation_index(sp0, np.arange(n))
-        self.valid = np.all(np.isfinite(self.total), axis=1) & np.isfinite(self.t) & self.ok0
+        self.valid_input = np.all(np.isfinite(self.total), axis=1) & np.isfinite(self.t)
+        if ph is not None:
+            self.valid_input &= np.isfinite(ph)
+        self.valid = self.valid_input & self.ok0
 
     def saturation_index(self, sp: SpeciationResult, rows: IndexArray) -> FloatArray:
         """SI of the phase in the speciation ``sp`` of the rows ``rows``."""
@@ -223,7 +226,8 @@ def _stuck_reasons(
 
 def _start_reasons(trial: Trial) -> ObjectArray:
     reason = empty_reasons(trial.n)
-    reason[~trial.valid] = Reason.INPUT
+    reason[~trial.valid_input] = Reason.INPUT
+    reason[trial.valid_input & ~trial.ok0] = Reason.SPECIATION
     return reason
 
 

@@ -51,6 +51,7 @@ class Reason:
     FINAL = "the final speciation did not converge"
     NO_PH = "no pH meets the charge balance (closed system)"
     NOT_CONVERGED = "the speciation did not converge"
+    PH_RANGE = "the pH that meets the charge balance lies outside 0-14"
 
 
 class SearchKind(IntEnum):
@@ -146,6 +147,7 @@ class SpeciationResult(_Rows):
     residual: FloatArray
     iterations: IntArray
     reason: ObjectArray
+    engine: str = "numpy"
 
     @classmethod
     def empty(cls, n: int, n_species: int, n_gamma: int, totals: FloatArray) -> SpeciationResult:
