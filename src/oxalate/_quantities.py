@@ -28,12 +28,14 @@ __all__ = [
     "analyte_or_error",
     "check_text",
     "check_values",
+    "check_water_left",
     "dimensionality",
     "format_accepted",
     "molar_mass_of",
     "registry",
     "short",
     "to_quantity",
+    "where_text",
 ]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -219,3 +221,39 @@ def molar_mass_of(name: str, basis: str | None, argument: str) -> float:
             f"'10 mg/dL as {element}O4', or oxalate.units.expressed_as(q, '{element}')"
         )
     return analyte_or_error(name, argument).molar_mass
+
+
+def check_water_left(
+    water: FloatArray, solute: Any, density: Any, names: tuple[str, ...], on_invalid: OnInvalid
+) -> npt.NDArray[np.bool_]:
+    """Rows where the solutes weigh as much as the solution itself: no water is left.
+
+    Raises naming the analytes, or (``on_invalid="nan"``) returns the mask of
+    those rows after one warning.
+    """
+    bad = np.asarray(~(water > 0))  # NaN rows are someone else's business
+    bad &= np.isfinite(np.asarray(water))
+    if not bad.any():
+        return bad
+    where = where_text(bad)
+    solute_kg = float(np.broadcast_to(solute, bad.shape)[bad].ravel()[0])
+    rho = float(np.broadcast_to(np.asarray(density, dtype=np.float64), bad.shape)[bad].ravel()[0])
+    message = (
+        f"{', '.join(names)}: {int(bad.sum())} row(s) ({where}) have solutes weighing "
+        f"{solute_kg:.3g} kg per litre, not less than the solution's density {rho:g} kg/L: "
+        f"no water would be left (molar concentrations that high are not physical)"
+    )
+    if on_invalid == "raise":
+        raise ValueError(message + "; pass on_invalid='nan' to keep the other rows")
+    warnings.warn(message + "; those rows were set to NaN", OxalateInputWarning, stacklevel=4)
+    return bad
+
+
+def where_text(bad: Any) -> str:
+    """Where a mask is true, for messages: ``"index 3"``, ``"index (1, 2)"`` or the scalar."""
+    bad = np.asarray(bad)
+    if bad.ndim == 0:
+        return "the value"
+    rows = [tuple(int(i) for i in row) for row in np.argwhere(bad)[:5]]
+    shown = ", ".join(f"index {r[0] if len(r) == 1 else r}" for r in rows)
+    return shown + (" and more" if int(bad.sum()) > 5 else "")

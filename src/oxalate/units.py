@@ -31,11 +31,13 @@ from ._quantities import (
     analyte_or_error,
     check_text,
     check_values,
+    check_water_left,
     dimensionality,
     format_accepted,
     molar_mass_of,
     registry,
     to_quantity,
+    where_text,
 )
 from .database import analyte
 
@@ -238,46 +240,10 @@ def _to_molal(
         start=np.float64(0.0),
     )
     water = np.asarray(density, dtype=np.float64) - solute
-    bad = _check_water(water, solute, density, tuple(molar), on_invalid)
+    bad = check_water_left(water, solute, density, tuple(molar), on_invalid)
     if bad.any():
         water = np.where(bad, np.nan, water)
     return {k: np.asarray(c, dtype=np.float64) / water for k, c in molar.items()}, bad
-
-
-def _check_water(
-    water: FloatArray, solute: Any, density: Any, names: tuple[str, ...], on_invalid: OnInvalid
-) -> npt.NDArray[np.bool_]:
-    """Rows where the solutes weigh as much as the solution itself: no water is left.
-
-    Raises naming the analytes, or (``on_invalid="nan"``) returns the mask of
-    those rows after one warning.
-    """
-    bad = np.asarray(~(water > 0))  # NaN rows are someone else's business
-    bad &= np.isfinite(np.asarray(water))
-    if not bad.any():
-        return bad
-    where = _where(bad)
-    solute_kg = float(np.broadcast_to(solute, bad.shape)[bad].ravel()[0])
-    rho = float(np.broadcast_to(np.asarray(density, dtype=np.float64), bad.shape)[bad].ravel()[0])
-    message = (
-        f"{', '.join(names)}: {int(bad.sum())} row(s) ({where}) have solutes weighing "
-        f"{solute_kg:.3g} kg per litre, not less than the solution's density {rho:g} kg/L: "
-        f"no water would be left (molar concentrations that high are not physical)"
-    )
-    if on_invalid == "raise":
-        raise ValueError(message + "; pass on_invalid='nan' to keep the other rows")
-    warnings.warn(message + "; those rows were set to NaN", OxalateInputWarning, stacklevel=4)
-    return bad
-
-
-def _where(bad: Any) -> str:
-    """Where a mask is true, for messages: ``"index 3"``, ``"index (1, 2)"`` or the scalar."""
-    bad = np.asarray(bad)
-    if bad.ndim == 0:
-        return "the value"
-    rows = [tuple(int(i) for i in row) for row in np.argwhere(bad)[:5]]
-    shown = ", ".join(f"index {r[0] if len(r) == 1 else r}" for r in rows)
-    return shown + (" and more" if int(bad.sum()) > 5 else "")
 
 
 def as_molality(
@@ -425,7 +391,7 @@ def temperature_kelvin(
     if bad.any():
         first = kelvin[bad].ravel()[0]
         message = (
-            f"{argument}: {int(bad.sum())} value(s) outside 0-100 degC ({_where(bad)}; first: "
+            f"{argument}: {int(bad.sum())} value(s) outside 0-100 degC ({where_text(bad)}; first: "
             f"{first - 273.15:g} degC); the activity and log K models are for liquid water "
             f"at 1 atm"
         )
