@@ -34,7 +34,7 @@ from .solution import ANALYTES, Solution
 
 __all__ = ["PHASES", "Speciation", "speciate"]
 
-_KERNEL_CASE = "fixed pH, no charge balance and the Davies model"
+_KERNEL_CASE = "the Davies model, and charge_offset only with a charge balance"
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]

@@ -90,7 +90,7 @@ __all__ = [
 #: Names accepted by ``engine=``.
 ENGINES = ("auto", "numpy", "numba")
 
-_SPECIATION_CASE = "fixed pH, no charge balance and the Davies model"
+_SPECIATION_CASE = "the Davies model"
 _REACTION_CASE = "the Davies model, a solution with a pH and no initial solids"
 
 
@@ -177,8 +177,12 @@ def speciate(
     A pH solved from the charge balance must lie in 0-14: a row whose root
     lies outside is not converged (its reason says so).
     """
-    if use_compiled(engine, model, problem.fixed_ph, _SPECIATION_CASE):
-        result: SpeciationResult = _compiled_module().speciate(model, problem)
+    if use_compiled(engine, model, True, _SPECIATION_CASE):
+        compiled = _compiled_module()
+        if problem.fixed_ph:
+            result: SpeciationResult = compiled.speciate(model, problem)
+        else:
+            result = compiled.speciate_balanced(model, problem)
         redo = np.flatnonzero(problem.valid & ~result.converged)
         if redo.size:
             result.put(redo, numpy_speciation.solve(model, problem.take(redo)))
@@ -250,6 +254,8 @@ def search(model: SpeciesModel, problem: SearchProblem, engine: str = "auto") ->
             result.put(redo, solve(model, problem.take(redo), _auto_speciate(model)))
     else:
         result = solve(model, problem, _auto_speciate(model))
+    if problem.kind == SearchKind.THRESHOLD:
+        numpy_search.lowest_roots(model, problem, result, _auto_speciate(model))
     result.totals[~result.converged] = np.nan
     return result
 

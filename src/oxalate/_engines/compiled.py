@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cache as memoize
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 import numba
@@ -63,7 +64,15 @@ from .records import (
     empty_reasons,
 )
 
-__all__ = ["a_line", "available", "covers", "precipitate", "search", "speciate"]
+__all__ = [
+    "a_line",
+    "available",
+    "covers",
+    "precipitate",
+    "search",
+    "speciate",
+    "speciate_balanced",
+]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
@@ -204,11 +213,13 @@ def _davies() -> Any:
     return activity_model("davies")
 
 
+@lru_cache(maxsize=64)
 def _key(model: SpeciesModel) -> tuple[bytes, int, int, int]:
     table = np.column_stack([model.nu, model.nu_h, model.nu_w, model.z2]).astype(np.float64)
     return table.tobytes(), model.n_components, len(model.system.metals), model.n_gamma
 
 
+@lru_cache(maxsize=64)
 def covers(model: SpeciesModel) -> bool:
     """True if the kernels can be generated for the model's species structure."""
     try:
@@ -290,6 +301,50 @@ def speciate(
     out.reason[~valid] = Reason.INPUT
     out.reason[valid & bad] = Reason.NOT_CONVERGED
     return replace(out, engine="numba")
+
+
+def speciate_balanced(model: SpeciesModel, problem: SpeciationProblem) -> SpeciationResult:
+    """Speciate rows with a charge balance (the pH, or one ion's total) by the reaction kernel.
+
+    Each row starts from the fixed-pH speciation at ``problem.ph`` (the seed
+    pH, or the pH held).  Rows the kernel does not converge are NaN, not
+    converged, with a reason; :func:`oxalate._engines.speciate` retries them
+    with numpy.
+    """
+    n = problem.size
+    totals = np.ascontiguousarray(problem.totals)
+    sp, rows = _initial(model, totals, problem.temperature, problem.ph)
+    kind = rk.BALANCE if problem.balance >= 0 else rk.SPECIATE
+    ba = rk.Balance(
+        kind, int(problem.balance), np.ascontiguousarray(problem.charge_offset, dtype=np.float64),
+        math.log(1e-12), math.log(10.0),
+    )  # fmt: skip
+    out = rk.BalanceOut(
+        np.empty(n), np.empty(n), np.empty(n, dtype=bool), np.empty(n, dtype=np.int64),
+        np.empty(n),
+    )  # fmt: skip
+    module = _reaction_module(*_key(model))
+    _run(
+        module, "balance", n, _species(model), rows, _speciated(sp), ba,
+        float(problem.tolerance), int(problem.max_iterations), out,
+    )  # fmt: skip
+    ok = out.ok
+    bad = ~ok
+    for array in (sp.molality, sp.log_gamma, sp.ionic_strength, sp.water_activity):
+        array[bad] = np.nan
+    balanced = np.array(totals)
+    if problem.balance >= 0:
+        balanced[:, problem.balance] = np.where(ok, out.total, np.nan)
+    valid = problem.valid
+    reason = np.full(n, "", dtype=object)
+    reason[~valid] = Reason.INPUT
+    reason[valid & bad] = Reason.NOT_CONVERGED
+    return SpeciationResult(
+        molality=sp.molality, log_gamma=sp.log_gamma, ionic_strength=sp.ionic_strength,
+        water_activity=sp.water_activity, pH=np.where(ok, -out.log_ah, np.nan),
+        totals=balanced, converged=ok, residual=out.res,
+        iterations=out.it, reason=reason, engine="numba",
+    )  # fmt: skip
 
 
 def _species(model: SpeciesModel) -> rk.Species:
@@ -402,7 +457,7 @@ def search(model: SpeciesModel, problem: SearchProblem) -> SearchResult:
     phases = rk.Phases(tab.nu, tab.nu_h, tab.water, np.ascontiguousarray(tab.log_k(t)))
     out = rk.SearchOut(
         np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=bool),
-        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64), np.empty(n),
     )  # fmt: skip
     module = _reaction_module(*_key(model))
     _run(
@@ -428,4 +483,5 @@ def search(model: SpeciesModel, problem: SearchProblem) -> SearchResult:
         converged=ok,
         reason=reason,
         iterations=out.it,
+        slope=out.slope,
     )

@@ -55,7 +55,7 @@ WATER_SLOPE = WATER_ACTIVITY_SLOPE
 #: The names above that the generated module defines from these values.
 NUMERIC_CONSTANTS = (
     "LN10", "INV_LN10", "KEEP", "STEP_LIMIT", "PH_STEP", "AMOUNT_STEP", "MAX_HALVINGS",
-    "R_KJ", "T_REF", "PRECIPITATE", "THRESHOLD", "DILUTION",
+    "R_KJ", "T_REF", "PRECIPITATE", "THRESHOLD", "DILUTION", "SPECIATE", "BALANCE",
 )  # fmt: skip
 
 # The chemical system's layout: defined in the generated module by
@@ -71,11 +71,15 @@ class Kind(IntEnum):
     PRECIPITATE = 0  # the amount of each candidate phase
     THRESHOLD = 1  # ln T of the varied component
     DILUTION = 2  # ln d
+    SPECIATE = 3  # none: the pH from the charge balance, totals held
+    BALANCE = 4  # ln T of the ion adjusted to the charge balance, the pH held
 
 
 PRECIPITATE = int(Kind.PRECIPITATE)
 THRESHOLD = int(Kind.THRESHOLD)
 DILUTION = int(Kind.DILUTION)
+SPECIATE = int(Kind.SPECIATE)
+BALANCE = int(Kind.BALANCE)
 
 
 class Species(NamedTuple):
@@ -143,13 +147,42 @@ class PrecipitateOut(NamedTuple):
 
 
 class SearchOut(NamedTuple):
-    """Per row: the unknown s (ln T or ln d), log a_H, SI at the solution, status."""
+    """Per row: the unknown s (ln T or ln d), log a_H, SI at the solution, status, slope.
+
+    ``slope`` is d log10 Ω / d s at the solution along the speciation's
+    solutions (NaN where unknown).
+    """
 
     s: Any
     log_ah: Any
     si: Any
     ok: Any
     it: Any
+    slope: Any
+
+
+class Balance(NamedTuple):
+    """A charge balance: SPECIATE (the pH) or BALANCE (an ion's total), the charge excess kept.
+
+    ``component`` is the ion adjusted (-1 for the pH); ``offset`` (N,) the charge
+    excess Σ z m each row keeps [eq/kg]; ``s_lo``, ``s_hi`` bound ln T of the ion.
+    """
+
+    kind: int
+    component: int
+    offset: Any
+    s_lo: float
+    s_hi: float
+
+
+class BalanceOut(NamedTuple):
+    """Per row: log a_H, the adjusted ion's total, converged, iterations, residual."""
+
+    log_ah: Any
+    total: Any
+    ok: Any
+    it: Any
+    res: Any
 
 
 class Row(NamedTuple):
@@ -199,10 +232,14 @@ class Work(NamedTuple):
     si: Any
     dt: Any
     dms: Any
+    jac0: Any  # the last full Jacobian, before its factorisation: a root's slope
 
 
 #: The records, in the order the generated module defines them.
-RECORDS = (Species, Rows, Speciated, Phases, Search, PrecipitateOut, SearchOut, Row, Work)
+RECORDS = (
+    Species, Rows, Speciated, Phases, Search, PrecipitateOut, SearchOut, Balance, BalanceOut,
+    Row, Work,
+)  # fmt: skip
 
 # The generated functions these call; replaced by the real ones in the generated module.
 
@@ -282,7 +319,7 @@ def state_eval(
     """
     (kt, pres, kh, a_ref, a_slope, lag, total0, wtot0, q0, mw, nup, nup_h, nwp, log_kp, goal,
      active, ratio, z_q, t0v, z2c) = rd  # fmt: skip
-    tl, rem, m, jb, jt, el, sc, si, dt, dms = w
+    tl, rem, m, jb, jt, el, sc, si, dt, dms, _jac0 = w
     law = lag[0]
     oh = lag[1]
     ah = math.exp(x[X_H])
@@ -302,7 +339,7 @@ def state_eval(
             rem[c] = r
             tl[c] = r / water
         q = q0 / water
-    elif kind == THRESHOLD:
+    elif kind == THRESHOLD or kind == BALANCE:
         wt = 1.0
         water = 1.0
         ev = math.exp(x[X_R])
@@ -310,7 +347,7 @@ def state_eval(
             tl[c] = total0[c] + ratio[c] * (ev - t0v)
             rem[c] = tl[c]
         q = q0 + z_q * (ev - t0v)
-    else:  # kind 2: every total (and the charge excess) divided by d = exp(x[X_R])
+    elif kind == DILUTION:  # every total (and the charge excess) divided by d = exp(x[X_R])
         wt = 1.0
         water = 1.0
         ev = math.exp(-x[X_R])
@@ -318,6 +355,13 @@ def state_eval(
             tl[c] = total0[c] * ev
             rem[c] = tl[c]
         q = q0 * ev
+    else:  # SPECIATE: the totals as they are
+        wt = 1.0
+        water = 1.0
+        for c in range(NC):
+            tl[c] = total0[c]
+            rem[c] = tl[c]
+        q = q0
     for c in range(NC):
         if pres[c] > 0.0 and not (tl[c] > 0.0):
             return np.inf, np.inf, water, law, oh
@@ -366,6 +410,9 @@ def state_eval(
         else:
             f[X_R + p] = x[X_R + p]
         worst = max(worst, abs(f[X_R + p]))
+    if kind == BALANCE:  # the pH is held: ln a_H pinned to the goal
+        f[X_R] = x[X_H] - goal[0]
+        worst = max(worst, abs(f[X_R]))
     norm = 0.0
     for i in range(nx):
         norm += f[i] * f[i]
@@ -414,6 +461,8 @@ def state_eval(
             jac[row, X_I] += nu * z2c[c] * dlg1
         if closed:
             jac[row, X_H] += nup_h[p] * INV_LN10
+    if kind == BALANCE:
+        jac[X_R, X_H] = 1.0
     # the columns of the reaction's unknowns: through the totals T_c
     for j in range(nx - X_R):
         col = X_R + j
@@ -423,7 +472,7 @@ def state_eval(
             for c in range(NC):
                 dt[c] = -nup[j, c] * inv_water + tl[c] * w_share
             dnegq = -q0 * nwp[j] / (water * wt)
-        elif kind == THRESHOLD:
+        elif kind == THRESHOLD or kind == BALANCE:
             ev = math.exp(x[X_R])
             for c in range(NC):
                 dt[c] = ratio[c] * ev
@@ -507,6 +556,7 @@ def newton(
     rd_active = rd.active
     w_sc = w.sc
     w_dms = w.dms
+    w_jac0 = w.jac0
     lag = rd_lag
     prev_norm = np.inf
     alpha = 1.0
@@ -525,6 +575,9 @@ def newton(
         worst, norm, water, new_law, new_oh = state_eval(
             kind, closed, True, x, nx, n_p, rd, w, f, jac
         )
+        for i in range(nx):
+            for k in range(nx):
+                w_jac0[i, k] = jac[i, k]
         if worst <= tol:
             return True, it, water, worst
         if worst <= accept and not (norm < prev_norm):  # round-off: no further to go
@@ -536,6 +589,7 @@ def newton(
             and prev_norm < np.inf
             and prev_norm > (0.01 * tol) ** 2
             and halvings < MAX_HALVINGS
+            and kind < SPECIATE  # a charge balance alone: plain Newton, as numpy's speciation
         ):
             alpha *= 0.5
             halvings += 1
@@ -565,7 +619,7 @@ def newton(
             for p in range(n_p):
                 if not rd_active[p]:
                     step[X_R + p] = x[X_R + p]  # an absent phase stays at exactly none
-        else:
+        elif nx > X_R:
             if x[X_R] - step[X_R] < s_lo:
                 step[X_R] = x[X_R] - s_lo
             if x[X_R] - step[X_R] > s_hi:
@@ -589,7 +643,7 @@ def _step_limit(kind: int, closed: bool, nx: int, n_p: int, rd: Row, w: Work, st
     for i in range(X_R):
         big = max(big, abs(step[i]))
     lim = STEP_LIMIT / big if big > STEP_LIMIT else 1.0
-    if closed and abs(step[X_H]) * lim > PH_STEP:
+    if closed and kind < SPECIATE and abs(step[X_H]) * lim > PH_STEP:
         lim = PH_STEP / abs(step[X_H])
     if kind == PRECIPITATE:
         for c in range(NC):
@@ -599,7 +653,7 @@ def _step_limit(kind: int, closed: bool, nx: int, n_p: int, rd: Row, w: Work, st
                     d += step[X_R + p] * rd_nup[p, c]
                 if d < 0.0:
                     lim = min(lim, (1.0 - KEEP) * w_rem[c] / -d)
-    elif abs(step[X_R]) * lim > AMOUNT_STEP:
+    elif nx > X_R and abs(step[X_R]) * lim > AMOUNT_STEP:
         lim = AMOUNT_STEP / abs(step[X_R])
     return lim
 
@@ -610,7 +664,7 @@ def workspace(ns: int, n_p: int) -> Work:
     return Work(
         np.empty(NC), np.empty(NC), np.empty(ns), np.zeros((X_R + 1, nl)),
         np.zeros((X_R + 1, nl)), np.zeros((nl, X_R + 1)), np.zeros(SC_SIZE), np.empty(n_p),
-        np.empty(NC), np.zeros(X_R + n_p),
+        np.empty(NC), np.zeros(X_R + n_p), np.zeros((X_R + n_p, X_R + n_p)),
     )  # fmt: skip
 
 
@@ -1008,6 +1062,7 @@ def search_block(
     out_s = out.s
     out_log_ah = out.log_ah
     out_si = out.si
+    out_slope = out.slope
     sp_ok = sp.ok
     se_log_goal = se.log_goal
     se_ratio = se.ratio
@@ -1050,6 +1105,7 @@ def search_block(
         out_s[row] = np.nan
         out_log_ah[row] = np.nan
         out_si[row] = np.nan
+        out_slope[row] = np.nan
         good = sp_ok[row] and np.isfinite(se_log_goal[row])
         for c in range(NC):
             if se_ratio[c] != 0.0 and not (rows_total0[row, c] > 0.0):
@@ -1095,6 +1151,104 @@ def search_block(
         out_s[row] = x[X_R]
         out_log_ah[row] = x[X_H] / LN10
         out_si[row] = w.si[0]
+        out_slope[row] = root_slope(w.jac0, jac, step, nx)
+
+
+def balance_block(
+    lo: int,
+    hi: int,
+    sv: Species,
+    rows: Rows,
+    sp: Speciated,
+    ba: Balance,
+    tol: float,
+    max_iter: int,
+    out: BalanceOut,
+) -> None:
+    """Speciation with a charge balance, rows lo..hi-1 (:data:`Kind.SPECIATE`, ``BALANCE``).
+
+    SPECIATE solves ln a_H with the charge balance Σ z m = offset; BALANCE holds
+    the pH and solves ln T of the ion ``ba.component`` instead.  Each row starts
+    from its speciation ``sp`` at ``rows.log_ah0`` (the seed pH, or the pH
+    held), which it overwrites with the balanced one; rows whose start did not
+    converge are left, not converged, for the numpy engine.
+    """
+    ns = sv.log_k25.shape[0]
+    kind = ba.kind
+    nx = X_R if kind == SPECIATE else X_R + 1
+    kt = np.empty(ns)
+    kh = np.empty(ns)
+    x = np.zeros(nx)
+    prev_x = np.zeros(nx)
+    step = np.zeros(nx)
+    f = np.zeros(nx)
+    jac = np.zeros((nx, nx))
+    lag = np.zeros(2)
+    goal = np.zeros(1)
+    active = np.zeros(0, dtype=np.bool_)
+    ratio = np.zeros(NC)
+    pr = np.zeros(NC)
+    none = np.zeros((0, NC))
+    empty = np.zeros(0)
+    w = workspace(ns, 0)
+    t_last = np.nan
+    b = ba.component
+    if kind == BALANCE:
+        ratio[b] = 1.0
+    for row in range(lo, hi):
+        out.ok[row] = False
+        out.it[row] = 0
+        out.res[row] = np.nan
+        out.log_ah[row] = np.nan
+        out.total[row] = np.nan
+        if not sp.ok[row]:
+            continue
+        initial_state(row, sp, rows.log_ah0[row], rows.total0, x, lag, pr)
+        t0v = 0.0
+        if kind == BALANCE:
+            t0v = rows.total0[row, b]
+            pr[b] = 1.0
+            x[X_R] = math.log(t0v) if t0v > 0.0 else math.log(1e-6)
+            if t0v > 0.0 and x[X_R] > ba.s_hi:
+                x[X_R] = ba.s_hi
+            goal[0] = x[X_H]
+        if rows.t[row] != t_last:
+            kt_fill(sv.log_k25, sv.delta_h, rows.t[row], kt)
+            t_last = rows.t[row]
+        rd = Row(
+            kt, pr, kh, rows.a_ref[row], rows.a_slope[row], lag, rows.total0[row], 1.0,
+            ba.offset[row], 1.0, none, empty, empty, empty, goal, active, ratio, 0.0, t0v,
+            sv.z2c,
+        )  # fmt: skip
+        conv, its, _, worst = newton(
+            kind, True, x, nx, 0, ba.s_lo, ba.s_hi, 1e-1 * tol, max_iter, tol, rd, w, f, jac,
+            prev_x, step,
+        )  # fmt: skip
+        out.it[row] = its
+        out.res[row] = worst
+        if not conv:
+            continue
+        out.ok[row] = True
+        store(row, w, sp)
+        out.log_ah[row] = x[X_H] / LN10
+        if kind == BALANCE:
+            out.total[row] = w.tl[b]
+
+
+def root_slope(jac0: Any, a: Any, b: Any, nx: int) -> float:
+    """d log10 Ω / d s along the solutions of the other equations, from the Jacobian ``jac0``.
+
+    With J z = e (e the unit vector of the Ω row), z_s = ds / d(log10 Ω), so the
+    slope is 1 / z_s; ``a`` and ``b`` are scratch space.  NaN if J is singular.
+    """
+    for i in range(nx):
+        b[i] = 0.0
+        for k in range(nx):
+            a[i, k] = jac0[i, k]
+    b[X_R] = 1.0
+    if not solve_n(a, b, nx) or b[X_R] == 0.0:
+        return np.nan
+    return float(1.0 / b[X_R])
 
 
 #: Compiled as ``njit`` in the generated module, in this order; those of ``INLINE`` are
@@ -1102,7 +1256,7 @@ def search_block(
 SERIAL = (
     solve_n, kt_fill, state_eval,
     _step_limit, newton, workspace, first_guess, initial_state, store, _initial_saturation,
-    _active_set_rounds, precipitate_block, search_block,
+    _active_set_rounds, precipitate_block, root_slope, search_block, balance_block,
 )  # fmt: skip
 INLINE = (_step_limit,)
 #: The parameters of the blocks run in parallel: (name, record or None for a scalar).
@@ -1116,5 +1270,9 @@ PARALLEL: dict[str, tuple[tuple[str, Any], ...]] = {
     "search": (
         ("sv", Species), ("rows", Rows), ("sp", Speciated), ("ph", Phases), ("se", Search),
         ("closed", None), ("tol", None), ("max_iter", None), ("out", SearchOut),
+    ),
+    "balance": (
+        ("sv", Species), ("rows", Rows), ("sp", Speciated), ("ba", Balance), ("tol", None),
+        ("max_iter", None), ("out", BalanceOut),
     ),
 }  # fmt: skip

@@ -268,3 +268,4 @@ class SearchResult(_Rows):
     converged: BoolArray
     reason: ObjectArray
     iterations: IntArray
+    slope: FloatArray  # d log10 Omega / d ln(value) at the solution; NaN where unknown
