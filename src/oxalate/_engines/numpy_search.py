@@ -391,6 +391,30 @@ def dilution(model: SpeciesModel, problem: SearchProblem, speciate: Speciate) ->
             np.full(k, math.log(1e12)), tol, max_iter, 2.0 * LN10, f0=f0[rows],
         )  # fmt: skip
         x[rows], f[rows], its[rows], ok[rows], stuck[rows], slope[rows] = sub
+        # Omega can first rise on dilution (the activity coefficients rise, complexes
+        # dissociate) and the secant then runs into d = 1; Omega falls to nothing at the
+        # far end, so a row stuck there is bracketed between d = 1 and d = 1e12
+        again = np.flatnonzero(stuck[rows])
+        if again.size:
+            top = np.full(again.size, math.log(1e12))
+            f_top = evaluate(top, again)
+            can = np.flatnonzero(f_top < 0)
+            if can.size:
+                redo = again[can]
+
+                def on_redo(xs: FloatArray, sub_idx: IndexArray) -> FloatArray:
+                    return evaluate(xs, redo[sub_idx])
+
+                f_one = f0[rows[redo]]
+                chord = (f_top[can] - f_one) / top[can]
+                x0 = -f_one / chord
+                out = find_root(
+                    on_redo, x0, chord, np.zeros(redo.size), top[can], tol, max_iter,
+                    2.0 * LN10, bracket=(top[can], np.zeros(redo.size)),
+                )  # fmt: skip
+                r = rows[redo]
+                x[r], f[r], extra, ok[r], stuck[r], slope[r] = out
+                its[r] += extra
     _stuck_reasons(
         reason, valid, ok, stuck, f, "no dilution up to 1e12 reaches the target", max_iter
     )
