@@ -297,9 +297,15 @@ def threshold(
     most two decades, bisection once the root is bracketed).  A row is NaN
     when the target cannot be reached there: without calcium no amount of
     oxalate saturates COM, and with little calcium Ω(COM) levels off, because
-    the added oxalate binds the calcium as CaC2O4° and Ca(C2O4)2²⁻.  Where
-    Ω is not monotonic in T the root found is the one reached from the
-    current total.
+    the added oxalate binds the calcium as CaC2O4° and Ca(C2O4)2²⁻.
+
+    Where Ω is not monotonic in T (it rises, then falls as Ca(C2O4)2²⁻ takes
+    the calcium), the target can be reached at two totals.  Both engines then
+    return the **lowest** total at which Ω reaches the target: a root where Ω
+    does not rise through the target is checked for a change of sign of
+    log Ω - log target between the lower bound (1e-12 mol/kg, or where the
+    counter-ion runs out) and the root, and a bracketed search finds the
+    lower root.  This is exact when Ω has at most one extremum in the range.
 
     Examples
     --------

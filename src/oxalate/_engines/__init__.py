@@ -231,6 +231,10 @@ def precipitate(
             result.put(redo, sub)
     else:
         result = numpy_reaction.solve(model, problem, _auto_speciate(model))
+    with np.errstate(invalid="ignore"):
+        outside = result.converged & ~((result.pH >= 0.0) & (result.pH <= 14.0))
+    result.converged[outside] = False
+    result.reason[outside] = Reason.PH_AFTER
     bad = ~result.converged
     sp = result.speciation
     for array in (result.amount, result.totals, sp.molality, sp.log_gamma):
@@ -256,7 +260,14 @@ def search(model: SpeciesModel, problem: SearchProblem, engine: str = "auto") ->
         result = solve(model, problem, _auto_speciate(model))
     if problem.kind == SearchKind.THRESHOLD:
         numpy_search.lowest_roots(model, problem, result, _auto_speciate(model))
-    result.totals[~result.converged] = np.nan
+    with np.errstate(invalid="ignore"):
+        outside = result.converged & ~((result.pH >= 0.0) & (result.pH <= 14.0))
+    result.converged[outside] = False
+    result.reason[outside] = Reason.PH_AFTER
+    bad = ~result.converged
+    for array in (result.value, result.pH, result.omega, result.ionic_strength):
+        array[bad] = np.nan
+    result.totals[bad] = np.nan
     return result
 
 

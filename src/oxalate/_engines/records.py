@@ -52,6 +52,7 @@ class Reason:
     NO_PH = "no pH meets the charge balance (closed system)"
     NOT_CONVERGED = "the speciation did not converge"
     PH_RANGE = "the pH that meets the charge balance lies outside 0-14"
+    PH_AFTER = "the pH the solution reaches lies outside 0-14"
 
 
 class SearchKind(IntEnum):
