@@ -8,6 +8,7 @@ are in :mod:`oxalate.units`.
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -42,8 +43,26 @@ FloatArray: TypeAlias = npt.NDArray[np.float64]
 OnInvalid = Literal["raise", "nan"]
 
 
+_BUILT: set[int] = set()
+_BUILD_LOCK = threading.Lock()
+
+
 def registry() -> Any:
-    return pint.get_application_registry()  # type: ignore[no-untyped-call]
+    """pint's application registry, built once under a lock on first use.
+
+    pint builds its default registry lazily, on the first attribute access,
+    and two threads doing that at once can see it half-built ("'mmol' is not
+    defined"; hgrecco/pint#2039).  The first call here builds it under a lock,
+    so that calls of oxalate from several threads are safe; no setting changes.
+    """
+    app = pint.get_application_registry()  # type: ignore[no-untyped-call]
+    inner = app.get()
+    if id(inner) not in _BUILT:
+        with _BUILD_LOCK:
+            if id(inner) not in _BUILT:
+                inner.Quantity  # noqa: B018 - attribute access completes a LazyRegistry
+                _BUILT.add(id(inner))
+    return app
 
 
 @dataclass(frozen=True)

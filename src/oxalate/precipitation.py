@@ -107,7 +107,8 @@ def _quiet_speciate(solution: Solution, **kwargs: Any) -> Speciation:
     """:func:`speciate` without its range warning (intermediate compositions)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OxalateRangeWarning)
-        return speciate(solution, **kwargs)
+        result: Speciation = speciate(solution, **kwargs)
+        return result
 
 
 def _phase_list(phases: Any, cs: ConstantSet) -> tuple[str, ...]:

@@ -76,13 +76,25 @@ ureg: Any = _RegistryProxy()
 def Quantity(value: Any, units: Any = None) -> Any:  # noqa: N802 - mirrors pint's class name
     """Build a Quantity in the application registry, like ``ureg.Quantity``.
 
+    A scalar magnitude stays a scalar even when another package has set the
+    registry's ``force_ndarray_like`` (pint-xarray does, on import), so that
+    oxalate's scalar results are the same with or without it.
+
     Examples
     --------
     >>> import oxalate
     >>> oxalate.Quantity(4, "mmol/L")
     <Quantity(4, 'millimole / liter')>
     """
-    return registry().Quantity(value, units)
+    q = registry().Quantity(value, units)
+    magnitude = q.magnitude
+    if (
+        not isinstance(value, np.ndarray)
+        and isinstance(magnitude, np.ndarray)
+        and not magnitude.shape
+    ):
+        q._magnitude = magnitude[()]  # undo force_ndarray_like for a scalar
+    return q
 
 
 def expressed_as(quantity: Any, basis: str) -> Expressed:

@@ -78,9 +78,10 @@ FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 _LN10 = math.log(10.0)
-_NJIT = "@numba.njit(cache=True, error_model='numpy')"
-_NJIT_PARALLEL = "@numba.njit(cache=True, error_model='numpy', parallel=True)"
-_NJIT_INLINE = "@numba.njit(cache=True, error_model='numpy', inline='always')"
+# Every kernel releases the GIL (nogil): calls from several Python threads run at once
+_NJIT = "@numba.njit(cache=True, error_model='numpy', nogil=True)"
+_NJIT_PARALLEL = "@numba.njit(cache=True, error_model='numpy', nogil=True, parallel=True)"
+_NJIT_INLINE = "@numba.njit(cache=True, error_model='numpy', nogil=True, inline='always')"
 _MIN_BLOCK = 1024  # rows per thread's block: below this the threads cost more than they save
 
 
@@ -123,7 +124,7 @@ def _sources(functions: tuple[Callable[..., Any], ...], decorator: str) -> list[
 
 
 _SPECIATION_DRIVER = """
-@numba.njit(cache=True, error_model="numpy", parallel=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 def solve_rows(n_blocks, log_k25, delta_h, t, totals, log_ah, a_ref, a_slope, tol, max_iter,
                out_m, out_lg, out_i, out_aw, out_res, out_it, out_ok):
     n = totals.shape[0]
@@ -272,14 +273,20 @@ def speciate(
     model: SpeciesModel,
     problem: SpeciationProblem,
     a: tuple[FloatArray, FloatArray] | None = None,
+    out: SpeciationResult | None = None,
 ) -> SpeciationResult:
     """Speciate every row at its fixed pH with the compiled kernel (Davies).
 
-    ``a`` is :func:`a_line` of the temperatures when the caller has it already.
-    Rows the kernel does not converge are NaN, with a reason.
+    ``a`` is :func:`a_line` of the temperatures when the caller has it already;
+    ``out`` a result record to write into (views of a bigger one, chunk by
+    chunk).  Rows the kernel does not converge are NaN, with a reason.
     """
     n = problem.size
-    out = SpeciationResult.empty(n, len(model.z), model.n_gamma, problem.totals)
+    if out is None:
+        out = SpeciationResult.empty(n, len(model.z), model.n_gamma, problem.totals)
+    else:
+        out.totals[...] = problem.totals
+        out.reason[...] = ""
     a_ref, a_slope = a_line(problem.temperature) if a is None else a
     module = _speciation_module(*_key(model))
     args = (

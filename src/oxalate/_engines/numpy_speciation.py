@@ -40,6 +40,8 @@ IndexArray: TypeAlias = npt.NDArray[np.intp]
 _LN10 = math.log(10.0)
 STEP_LIMIT = 4.0  # largest change of ln m (or ln I) per Newton step
 M_CAP = 1e3  # species molalities are capped at 1e3 mol/kg while iterating
+#: Rows solved together by default: about 10 kB of work arrays per row.
+NUMPY_CHUNK = 20_000
 #: EQUIL2-style scaling steps before Newton (measured: 1 is best); the compiled
 #: kernel takes the same first move.
 RATIO_SWEEPS = 1
@@ -99,7 +101,7 @@ def solve(model: SpeciesModel, problem: SpeciationProblem) -> SpeciationResult:
     n = problem.size
     out = SpeciationResult.empty(n, len(model.z), model.n_gamma, problem.totals)
     layout = _layout(model, problem.solve_ph, problem.balance)
-    step = problem.chunk_size
+    step = problem.chunk_size or NUMPY_CHUNK
     for start in range(0, n, step):
         rows = slice(start, min(start + step, n))
         _solve_chunk(model, layout, problem, rows, out)

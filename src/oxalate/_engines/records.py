@@ -73,7 +73,7 @@ _Record = TypeVar("_Record", bound="_Rows")
 class _Rows:
     """Row selection for records whose array fields all have the rows first."""
 
-    def take(self: _Record, rows: npt.NDArray[np.intp]) -> _Record:
+    def take(self: _Record, rows: Any) -> _Record:
         """The same record for the rows ``rows`` only."""
         changes: dict[str, Any] = {}
         for f in fields(self):  # type: ignore[arg-type]
@@ -84,7 +84,21 @@ class _Rows:
                 changes[f.name] = value.take(rows)
         return replace(self, **changes)  # type: ignore[type-var]
 
-    def put(self, rows: npt.NDArray[np.intp], other: _Rows) -> None:
+    def grown(self: _Record, n: int) -> _Record:
+        """A record like this one for ``n`` rows, not filled in (reasons empty)."""
+        changes: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                if value.dtype == object:
+                    changes[f.name] = np.full((n, *value.shape[1:]), OK, dtype=object)
+                else:
+                    changes[f.name] = np.empty((n, *value.shape[1:]), dtype=value.dtype)
+            elif isinstance(value, _Rows):
+                changes[f.name] = value.grown(n)
+        return replace(self, **changes)  # type: ignore[type-var]
+
+    def put(self, rows: Any, other: _Rows) -> None:
         """Write ``other``'s rows over rows ``rows`` of this record, in place."""
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
@@ -113,7 +127,7 @@ class SpeciationProblem(_Rows):
     balance: int = -1
     tolerance: float = 1e-12
     max_iterations: int = 100
-    chunk_size: int = 20_000
+    chunk_size: int | None = None  # rows solved together; None: the engine's default
 
     @property
     def size(self) -> int:
@@ -184,6 +198,7 @@ class PrecipitationProblem(_Rows):
     closed: bool = True
     tolerance: float = 1e-10
     max_iterations: int = 60
+    chunk_size: int | None = None  # rows solved together; None: the engine's default
 
     @property
     def size(self) -> int:
@@ -251,6 +266,7 @@ class SearchProblem(_Rows):
     closed: bool
     tolerance: float = 1e-10
     max_iterations: int = 60
+    chunk_size: int | None = None  # rows solved together; None: the engine's default
 
     @property
     def size(self) -> int:
