@@ -268,6 +268,7 @@ def precipitate(
     tolerance: float = 1e-10,
     max_iterations: int = 60,
     engine: str = "auto",
+    chunk_size: int | None = None,
 ) -> Precipitation:
     """Equilibrate each solution with solids: how much precipitates (or dissolves).
 
@@ -314,6 +315,9 @@ def precipitate(
         numpy solver.  ``"numpy"`` is the batched numpy Newton.  ``"auto"``
         takes numba where it applies.  Both solve the same equations and
         agree to about the tolerance.
+    chunk_size : int, optional
+        Rows solved together by either engine (default 100,000); each row's
+        result is the same whatever the chunk.
 
     Returns
     -------
@@ -391,6 +395,7 @@ def precipitate(
         closed=closed,
         tolerance=tolerance,
         max_iterations=max_iterations,
+        chunk_size=None if chunk_size is None else check_iterations(chunk_size, "chunk_size"),
     )
     result = engines.precipitate(model, problem, engine)
     warn_if_outside(model_name, result.speciation.ionic_strength[result.converged])

@@ -123,6 +123,7 @@ def _problem(
     constants: Any,
     tolerance: float,
     max_iterations: int,
+    chunk_size: int | None = None,
 ) -> tuple[engines.SpeciesModel, engines.SearchProblem, Solution]:
     """Resolve the arguments every search shares; the model, the problem and the batch."""
     cs = resolve_constants(constants)
@@ -141,6 +142,7 @@ def _problem(
         closed=closed,
         tolerance=tolerance,
         max_iterations=max_iterations,
+        chunk_size=None if chunk_size is None else check_iterations(chunk_size, "chunk_size"),
     )
     return model, problem, solution
 
@@ -240,6 +242,7 @@ def threshold(
     tolerance: float = 1e-10,
     max_iterations: int = 60,
     engine: str = "auto",
+    chunk_size: int | None = None,
 ) -> Threshold:
     """The total of one component at which the supersaturation of a phase reaches a target.
 
@@ -283,6 +286,9 @@ def threshold(
         Davies model and a solution with a pH); a row it does not converge
         is searched again by the numpy solver.  ``"numpy"`` is the batched
         search below.  ``"auto"`` takes numba where it applies.
+    chunk_size : int, optional
+        Rows solved together by either engine (default 100,000); each row's
+        result is the same whatever the chunk.
 
     Returns
     -------
@@ -328,7 +334,7 @@ def threshold(
     key, add = _addition(vary, counter_ion)
     model, problem, solution = _problem(
         engines.SearchKind.THRESHOLD, solution, target, phase, add, ph_mode, activity_model,
-        constants, tolerance, max_iterations,
+        constants, tolerance, max_iterations, chunk_size,
     )  # fmt: skip
     result = engines.search(model, problem, engine)
     _warn_range(model, result)
@@ -388,6 +394,7 @@ def dilution_for(
     tolerance: float = 1e-10,
     max_iterations: int = 60,
     engine: str = "auto",
+    chunk_size: int | None = None,
 ) -> Dilution:
     """The dilution factor that brings a phase's supersaturation down to a target.
 
@@ -417,6 +424,8 @@ def dilution_for(
         As in :func:`threshold`: ``"numba"`` solves the speciation and ln d
         together in compiled code (Davies, a solution with a pH), rows it
         does not converge going to the numpy search.
+    chunk_size : int, optional
+        Rows solved together by either engine (default 100,000).
 
     Returns
     -------
@@ -446,7 +455,7 @@ def dilution_for(
     _check_search(tolerance, max_iterations)
     model, problem, solution = _problem(
         engines.SearchKind.DILUTION, solution, target, phase, None, ph_mode, activity_model,
-        constants, tolerance, max_iterations,
+        constants, tolerance, max_iterations, chunk_size,
     )  # fmt: skip
     result = engines.search(model, problem, engine)
     _warn_range(model, result)
