@@ -692,6 +692,18 @@ def assert_unit_invariant(
     AssertionError
         Naming the unit, the field, the worst row and both values.
 
+    Notes
+    -----
+    The versions' molalities agree to about 1e-16 and are compared first
+    (to ``rtol``): a wrong molar mass or density shows there.  At a fixed pH
+    the results of :func:`oxalate.speciate` then agree to about 1e-14.  Where
+    the pH is solved from electroneutrality, the pH and the minor species
+    (H⁺, OH⁻) are determined only as well as the charge balance, to
+    ``tolerance`` × ½ Σ |z| m over the buffer capacity: in unbuffered rows
+    two versions may differ by 1e-10 or more (1.4e-10 relative in molality
+    over 150 random wide-range batches).  Give such solutions looser bars,
+    e.g. ``rtol=atol=1e-8``, or compare them at a fixed pH.
+
     Examples
     --------
     >>> import oxalate
@@ -708,19 +720,42 @@ def assert_unit_invariant(
     rtol = _check_tolerance(rtol, "rtol")
     atol = _check_tolerance(atol, "atol")
     rho = float(solution_density(density))
-    results = []
+    versions = []
     for unit in units:
         values = _expressed(solution, unit, rho)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", OxalateInputWarning)  # NaN rows stay NaN
-            version = Solution(
-                **values,
-                pH=solution.pH,
-                temperature=Quantity(np.asarray(solution.temperature), "K"),
-                density=Quantity(rho, "kg/L"),
-                on_invalid="nan",
+            versions.append(
+                Solution(
+                    **values,
+                    pH=solution.pH,
+                    temperature=Quantity(np.asarray(solution.temperature), "K"),
+                    density=Quantity(rho, "kg/L"),
+                    on_invalid="nan",
+                )
             )
-        results.append(_flatten(func(version, *args, **kwargs)))
+    # 1. the conversions: every version holds the same molalities
+    for unit, version in zip(units[1:], versions[1:], strict=True):
+        worst_c, worst_rel, worst_row = "", 0.0, ()
+        for c, ref in versions[0].totals.items():
+            got = np.asarray(version.totals[c])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rel = np.where(got == ref, 0.0, np.abs(got - ref) / np.abs(ref))
+            rel = np.where(np.isnan(got) & np.isnan(ref), 0.0, rel)
+            rel = np.where(np.isnan(rel), np.inf, rel)
+            j = _worst(rel - rtol, True)
+            if j is not None and rel[j] > worst_rel:
+                worst_c, worst_rel, worst_row = c, float(rel[j]), j
+        if worst_c:
+            got, ref = versions[0].totals[worst_c], version.totals[worst_c]
+            raise AssertionError(
+                f"unit invariance: the total of {worst_c} given in {unit!r} is "
+                f"{float(ref[worst_row])!r} mol/kg at row {_row(worst_row)}, in {units[0]!r} "
+                f"{float(got[worst_row])!r} mol/kg (relative {worst_rel:.3e}; rtol={rtol:g})"
+            )
+    # 2. the results
+    results = [_flatten(func(version, *args, **kwargs)) for version in versions]
+    solved = " (the pH was solved from electroneutrality: see the Notes)" * (solution.pH is None)
     first = results[0]
     for unit, result in zip(units[1:], results[1:], strict=True):
         for name, value in first.items():
@@ -748,5 +783,5 @@ def assert_unit_invariant(
                 raise AssertionError(
                     f"unit invariance: {name} at {_row(j) if j else 'the scalar'} is "
                     f"{float(g[j])!r} with the solution in {unit!r} but {float(r[j])!r} in "
-                    f"{units[0]!r} (difference {float(abs(g[j] - r[j])):.3e}; {kind})"
+                    f"{units[0]!r} (difference {float(abs(g[j] - r[j])):.3e}; {kind}){solved}"
                 )
