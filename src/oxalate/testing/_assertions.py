@@ -744,7 +744,8 @@ def assert_unit_invariant(
             )
     # 1. the conversions: every version holds the same molalities
     for unit, version in zip(units[1:], versions[1:], strict=True):
-        worst_c, worst_rel, worst_row = "", 0.0, ()
+        worst_c, worst_rel = "", 0.0
+        worst_row: tuple[int, ...] = ()
         for c, ref in versions[0].totals.items():
             got = np.asarray(version.totals[c])
             with np.errstate(invalid="ignore", divide="ignore"):
