@@ -472,6 +472,9 @@ def test_batch_equals_rows_catches_a_function_that_sees_the_batch() -> None:
 
     with pytest.raises(AssertionError, match=r"molality\[0\] at row 0 .*difference"):
         assert_batch_equals_rows(last_bit, s)
+    assert_batch_equals_rows(last_bit, s, rtol=1e-15)  # one ulp is within 1e-15
+    with pytest.raises(AssertionError, match="result at row 0"):
+        assert_batch_equals_rows(batch_mean, s, rtol=1e-10, atol=1e-12)
 
 
 def test_unit_invariance_catches_a_wrong_molar_mass(monkeypatch: pytest.MonkeyPatch) -> None:
