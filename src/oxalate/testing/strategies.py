@@ -60,8 +60,15 @@ from typing import Any, TypeAlias, TypeVar
 import numpy as np
 import numpy.typing as npt
 import pint
-from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.errors import InvalidArgument
+except ImportError as err:  # pragma: no cover - the test extra installs hypothesis
+    raise ImportError(
+        "oxalate.testing.strategies needs hypothesis: pip install 'oxalate[test]' "
+        "(the assertions of oxalate.testing do not)"
+    ) from err
 
 from .._common import package_data, read_csv
 from ..database import chemical_system
