@@ -81,7 +81,7 @@ def _block(args: tuple[dict[str, np.ndarray], np.ndarray]) -> np.ndarray:
 
 def _blocks(
     totals: dict[str, np.ndarray], ph: np.ndarray
-) -> list[tuple[dict[str, np.ndarray], np.ndarray]]:  # noqa: E501
+) -> list[tuple[dict[str, np.ndarray], np.ndarray]]:
     n = len(ph)
     return [
         ({k: v[lo : lo + CHUNK] for k, v in totals.items()}, ph[lo : lo + CHUNK])

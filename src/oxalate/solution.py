@@ -42,6 +42,8 @@ ANALYTES: dict[str, str] = {
 }
 
 _PH_RANGE = (0.0, 14.0)
+#: Batches up to this size show every value in their repr.
+_REPR_MAX_ROWS = 24
 
 
 def _parse_ph(pH: Any, on_invalid: OnInvalid) -> FloatArray | None:
@@ -345,12 +347,38 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         return self.shape[0]
 
     def __repr__(self) -> str:
-        parts = [
-            f"{name}={self.totals[key] if self.shape == () else '...'}"
-            for name, key in ANALYTES.items()
-            if np.any(self.totals[key] != 0)
-        ]
-        return f"Solution(shape={self.shape}, {', '.join(parts)}, pH=...)"
+        """Every value of a batch of up to 24 rows, as a call that rebuilds it.
+
+        A counterexample of a property test (hypothesis prints the repr) can
+        then be read, and pasted back, as it is: the molalities of the
+        components present, the pH and the temperature, exactly.  A larger
+        batch shows its shape and which components it holds.
+
+        Examples
+        --------
+        >>> from oxalate import Solution
+        >>> Solution.from_molalities({"Ca": 0.002, "Ox": 0.0003}, pH=6.0)
+        Solution.from_arrays({'Ca': 0.002, 'Ox': 0.0003}, pH=6.0, temperature_kelvin=298.15)
+        """
+        present = [key for key, value in self.totals.items() if np.any(value != 0)]
+        if self.size > _REPR_MAX_ROWS:
+            ph = "None" if self.pH is None else "..."
+            return f"Solution(shape={self.shape}, components={present}, pH={ph})"
+
+        def show(value: Any) -> str:
+            array = np.asarray(value)
+            return repr(array.tolist()) if array.ndim else repr(float(array))
+
+        totals = ", ".join(f"{key!r}: {show(self.totals[key])}" for key in present)
+        ph = "None" if self.pH is None else show(self.pH)
+        return (
+            f"Solution.from_arrays({{{totals}}}, pH={ph}, "
+            f"temperature_kelvin={show(self.temperature)})"
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The repr for IPython and for hypothesis's counterexamples (not a list of fields)."""
+        printer.text(repr(self))
 
 
 def _rebuild(

@@ -126,7 +126,7 @@ def _build_system(
         model=model,
         closed=closed,
         t=t,
-        log_k=cs.log_k(t).reshape(len(t), -1),
+        log_k=cs.log_k(t).reshape(len(t), len(model.z)),
         log_kp=log_kp,
         nup=nup,
         nup_h=phases.nu_h,
