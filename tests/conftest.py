@@ -1,4 +1,4 @@
-"""Shared fixtures: a minimal PHREEQC database and runner, hypothesis settings.
+"""Shared fixtures: a minimal PHREEQC database and runner, hypothesis profiles.
 
 PHREEQC cross-checks use USGS PHREEQC 3.8.6 through the ``phreeqc`` package
 (pip install phreeqc==1.1.1, in the ``test`` extra).  The database is written
@@ -13,22 +13,37 @@ mol/kg of water.  Tests that use :func:`run_phreeqc` carry
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
-# The first call of a function pays for pint's registry and the CSV files;
-# hypothesis must not count that as a slow example.  50 examples keep the
-# property tests at a few seconds on two cores.
+# Hypothesis profiles, chosen with the HYPOTHESIS_PROFILE environment variable:
+#
+#   ci (the default)  50 examples a test: the property tests take a few seconds each
+#                     on two cores, and the whole suite stays well inside CI's time;
+#   thorough          500 examples a test, for a longer local run before a release or
+#                     after a change to a solver: HYPOTHESIS_PROFILE=thorough pytest.
+#
+# The first call of a function pays for pint's registry, the CSV files and (numba)
+# the kernel cache; hypothesis must not count that as a slow example, hence no
+# deadline.  print_blob: a CI failure prints the @reproduce_failure line to rerun it.
+# Tests that set max_examples themselves (the PHREEQC cross-checks) keep their own.
 settings.register_profile(
-    "oxalate",
+    "ci",
     max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
 )
-settings.load_profile("oxalate")
+settings.register_profile(
+    "thorough",
+    settings.get_profile("ci"),
+    max_examples=500,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: log10(2.3e-9): the default COM solubility product at 25 °C (REFERENCE §1).
 LOG_KSP_COM = math.log10(2.3e-9)
@@ -140,3 +155,12 @@ def run_phreeqc() -> RunPhreeqc:
         return {k: np.asarray(out[k], dtype=np.float64) for k in punch}
 
     return run
+
+
+# OXALATE_TEST_FORCE_NDARRAY_LIKE=1 runs the tests as after `import pint_xarray`, which
+# turns this setting of pint's application registry on for the whole process
+# (tests/test_threads.py runs some modules so): oxalate's results must not change.
+if os.environ.get("OXALATE_TEST_FORCE_NDARRAY_LIKE"):
+    import pint
+
+    pint.get_application_registry().force_ndarray_like = True

@@ -2,18 +2,20 @@
 
 The agreement with PHREEQC is in ``test_precipitation_phreeqc.py``.  Here:
 
-* properties of any equilibrium with solids (hypothesis): every component's mass
-  is conserved exactly, SI = 0 for a solid present and SI ≤ 0 for one absent,
-  amounts ≥ 0, the charge excess is conserved in a closed system, precipitating
-  twice changes nothing;
+* properties of any equilibrium with solids (hypothesis, checked with
+  :func:`oxalate.testing.assert_equilibrium`): every component's mass and water
+  are conserved, SI = 0 for a solid present and SI ≤ 0 for one absent, amounts
+  ≥ 0, the charge excess is conserved in a closed system, precipitating twice
+  changes nothing;
 * the root searches: the threshold and the dilution give Ω = target when the
   solution is speciated again, and the threshold rises with the target;
 * mixing a solution with itself gives it back;
 * NaN rows, scalar in / scalar out, batch = row by row, and errors that name
   the argument.
 
-Compositions are made of neutral salts (CaCl2, Na2C2O4, MgSO4, Na3 citrate,
-NaCl, KH2PO4), so a pH solved from electroneutrality is meaningful.
+Random compositions come from :mod:`oxalate.testing.strategies` (:func:`batches`);
+a row whose pH is solved from electroneutrality is charge-balanced by the strategy
+(sodium or chloride added), so that pH is meaningful.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from oxalate.precipitation import (
     threshold,
     titrate,
 )
+from oxalate.testing import assert_equilibrium
+from oxalate.testing import strategies as ost
 
 KEYS = COMPONENTS[:-1]
 CHARGE = {"Ca": 2, "Mg": 2, "Na": 1, "K": 1, "Cl": -1, "Ox": -2, "Cit": -3, "PO4": -3,
@@ -45,46 +49,42 @@ CHARGE = {"Ca": 2, "Mg": 2, "Na": 1, "K": 1, "Cl": -1, "Ox": -2, "Cit": -3, "PO4
 # -- compositions ----------------------------------------------------------------------------
 
 
-def _salts(
-    cacl2: Any, na2ox: Any, mgso4: Any, na3cit: Any, nacl: Any, kh2po4: Any
-) -> dict[str, np.ndarray]:
-    """Totals [mol/kg] of a mixture of neutral salts (amounts in mol/kg)."""
-    a = {k: np.asarray(v, dtype=float) for k, v in locals().items()}
-    return {
-        "Ca": a["cacl2"],
-        "Cl": 2 * a["cacl2"] + a["nacl"],
-        "Na": 2 * a["na2ox"] + 3 * a["na3cit"] + a["nacl"],
-        "Ox": a["na2ox"],
-        "Mg": a["mgso4"],
-        "SO4": a["mgso4"],
-        "Cit": a["na3cit"],
-        "K": a["kh2po4"],
-        "PO4": a["kh2po4"],
+#: Totals drawn for the invariants: analyte -> (low, high) [mmol/kg].  Calcium and oxalate
+#: make most rows supersaturated with COM; the others range from zero (or 1/1000 of the
+#: top) to urine-like levels.
+RANGES_MMOL = {
+    "calcium": (0.2, 8.0), "oxalate": (0.05, 2.0), "magnesium": (0.0, 4.0),
+    "sulfate": (0.0, 4.0), "citrate": (0.0, 3.0), "sodium": (0.0, 150.0),
+    "chloride": (0.0, 150.0), "potassium": (0.0, 20.0), "phosphate": (0.0, 20.0),
+}  # fmt: skip
+
+
+def batches(*, min_rows: int = 1, max_rows: int = 6) -> st.SearchStrategy[oxalate.Solution]:
+    """Small batches from :func:`oxalate.testing.strategies.solutions`, 20-40 °C.
+
+    A fixed pH 5-7.5, or the pH solved from electroneutrality (the strategy then adds
+    the sodium or chloride that balances each row's nominal charge).
+    """
+    overrides = {
+        name: ost.totals(
+            name,
+            min_value=f"{max(low, high / 1000)} mmol/kg",
+            max_value=f"{high} mmol/kg",
+            allow_zero=low == 0,
+        )
+        for name, (low, high) in RANGES_MMOL.items()
     }
-
-
-@st.composite
-def batches(draw: Any, *, min_rows: int = 1, max_rows: int = 6) -> oxalate.Solution:
-    """A small batch of salt mixtures, mostly supersaturated with COM, 20-40 °C."""
-    n = draw(st.integers(min_rows, max_rows))
-
-    def column(lo: float, hi: float) -> np.ndarray:
-        # totals are 0 or within the solver's range (speciate: 1e-12 to 1 mol/kg)
-        values = st.floats(max(lo, 1e-3 * hi), hi)
-        if lo == 0:
-            values = st.one_of(st.just(0.0), values)
-        return np.array(draw(st.lists(values, min_size=n, max_size=n)))
-
-    totals = _salts(
-        column(0.2e-3, 8e-3), column(0.05e-3, 2e-3), column(0.0, 4e-3),
-        column(0.0, 3e-3), column(0.0, 0.15), column(0.0, 2e-2),
-    )  # fmt: skip
-    t = draw(st.floats(293.15, 313.15))
-    if draw(st.booleans()):
-        ph = None
-    else:
-        ph = column(5.0, 7.5)
-    return oxalate.Solution.from_molalities(totals, pH=ph, temperature_kelvin=t)
+    shapes = st.integers(min_rows, max_rows).map(lambda n: (n,))
+    ph = st.sampled_from([ost.ph_values(min_value=5.0, max_value=7.5), "charge_balance"])
+    return ph.flatmap(
+        lambda mode: ost.solutions(
+            shape=shapes,
+            ph=mode,
+            temperature=ost.temperatures(min_value="20 degC", max_value="40 degC"),
+            components=[],
+            overrides=overrides,
+        )
+    )
 
 
 MODES = st.sampled_from(["closed", "fixed"])
@@ -107,39 +107,18 @@ def _mode_for(solution: oxalate.Solution, mode: str) -> str:
     return "closed" if solution.pH is None else mode
 
 
-def _stoich(phase: str) -> dict[str, float]:
-    solid = constant_set().solids[phase]
-    return dict(zip(COMPONENTS, solid.stoichiometry, strict=True))
-
-
 # -- invariants of precipitate ---------------------------------------------------------------
 
 
 @ENGINES
 @given(batches(), MODES, PHASE_SETS)
-def test_mass_is_conserved(
+def test_equilibrium_and_conservation(
     engine: str, solution: oxalate.Solution, mode: str, phases: Any
 ) -> None:
+    """SI = 0 where present and <= 0 elsewhere; every component and water conserved."""
     r = precipitate(solution, phases, ph_mode=_mode_for(solution, mode), engine=engine)
-    assert np.all(r.converged)
-    for c in KEYS:
-        solid = sum(_stoich(p)[c] * r.amount[p] for p in phases)
-        after = r.solution.totals[c] * r.water_mass + solid
-        np.testing.assert_allclose(after, solution.totals[c], rtol=1e-12, atol=1e-20, err_msg=c)
-
-
-@ENGINES
-@given(batches(), MODES, PHASE_SETS)
-def test_saturated_where_present_undersaturated_elsewhere(
-    engine: str, solution: oxalate.Solution, mode: str, phases: Any
-) -> None:
-    r = precipitate(solution, phases, ph_mode=_mode_for(solution, mode), engine=engine)
+    assert_equilibrium(r, solution)
     for p in phases:
-        si = np.asarray(r.speciation.saturation_index[p])
-        present = np.asarray(r.present[p]) > 0
-        assert np.all(np.abs(si[present]) <= 1e-9), p
-        assert np.all(si[~present] <= 1e-9), p
-        assert np.all(np.asarray(r.present[p]) >= 0), p
         assert np.all(np.asarray(r.amount[p]) >= 0), p  # no initial solid: nothing dissolves
 
 
@@ -206,11 +185,8 @@ def test_initial_solid_dissolves_at_most_what_is_there(
     left = np.asarray(r.present["COM"])
     assert np.all(np.asarray(r.amount["COM"]) >= -amount * (1 + 1e-12))
     np.testing.assert_allclose(left, amount + r.amount["COM"], rtol=1e-12, atol=1e-18)
-    si = np.asarray(r.speciation.saturation_index["COM"])
-    assert np.all(np.abs(si[left > 0]) <= 1e-9) and np.all(si[left == 0] <= 1e-9)
+    assert_equilibrium(r, solution)  # SI, every component and water (dissolution included)
     assert np.all(np.asarray(r.present["COD"]) == 0)  # less stable than COM
-    if mode == "fixed":
-        np.testing.assert_allclose(r.speciation.pH, solution.pH, rtol=0, atol=1e-12)
 
 
 def test_undersaturated_rows_are_left_alone() -> None:

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _compositions import Row, as_arrays, batches, plasma, urine
+from _rows import Row, as_arrays, plasma, urine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -54,6 +54,7 @@ from oxalate import phreeqc as bridge
 from oxalate.activity import VALIDITY
 from oxalate.database import constant_set
 from oxalate.solution import Solution
+from oxalate.testing import strategies as ost
 
 pytest.importorskip("phreeqc")
 
@@ -496,11 +497,23 @@ def _compare_batch(r: oxalate.Speciation, p: Mapping[str, Any], balance: str | N
 
 
 @settings(max_examples=25, deadline=None)
-@given(rows=batches(10), balance=st.sampled_from(list(BALANCES)), engine=st.sampled_from(ENGINES))
-def test_random_batches_match_phreeqc(rows: list[Any], balance: str | None, engine: str) -> None:
-    totals, ph, tc = as_arrays(rows)
+@given(
+    data=st.data(),
+    fluid=st.sampled_from(ost.FLUIDS),
+    balance=st.sampled_from(list(BALANCES)),
+    engine=st.sampled_from(ENGINES),
+)
+def test_random_batches_match_phreeqc(
+    data: st.DataObject, fluid: str, balance: str | None, engine: str
+) -> None:
+    # rows whose pH is solved come charge-balanced by the strategy; 7 is the first guess
+    kind = "charge_balance" if balance == "pH" else "fixed"
+    drawn = data.draw(ost.solutions(shape=(10,), fluid=fluid, ph=kind), label="solution")
+    totals = {k: np.asarray(v) for k, v in drawn.totals.items()}
+    ph = np.full(10, 7.0) if drawn.pH is None else np.asarray(drawn.pH)
+    tc = np.asarray(drawn.temperature) - 273.15
     p = bridge.run(totals, pH=ph, temperature_c=tc, charge_balance=balance)
-    solution = Solution.from_molalities(totals, pH=ph, temperature_kelvin=tc + 273.15)
+    solution = Solution.from_arrays(totals, pH=ph, temperature_kelvin=drawn.temperature)
     engine = engine if balance is None else "numpy"
     r = oxalate.speciate(solution, charge_balance=BALANCES[balance], engine=engine)
     _compare_batch(r, p, balance)

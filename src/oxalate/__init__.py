@@ -18,8 +18,14 @@ from . import calcification as calcification
 from . import equil2 as equil2
 from . import fluids as fluids
 from . import indices as indices
+from . import kernels as kernels
 from . import kinetics as kinetics
-from ._errors import OxalateInputWarning, OxalateRangeWarning, OxalateWarning
+from ._errors import (
+    OxalateEngineWarning,
+    OxalateInputWarning,
+    OxalateRangeWarning,
+    OxalateWarning,
+)
 from .activity import ACTIVITY_MODELS, activity_coefficient, ionic_strength
 from .crystallization import Crystallization, crystallize
 from .database import CONSTANT_SETS, ConstantSet, constant_set
@@ -40,6 +46,8 @@ from .speciation import Speciation, speciate
 from .thermo import debye_huckel_a, debye_huckel_b, log_k
 from .units import Quantity, expressed_as, ureg
 
+compile = kernels.compile
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -48,6 +56,7 @@ __all__ = [
     "ConstantSet",
     "Crystallization",
     "Dilution",
+    "OxalateEngineWarning",
     "OxalateInputWarning",
     "OxalateRangeWarning",
     "OxalateWarning",
@@ -59,6 +68,7 @@ __all__ = [
     "Titration",
     "__version__",
     "activity_coefficient",
+    "compile",
     "constant_set",
     "crystallize",
     "debye_huckel_a",

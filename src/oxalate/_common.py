@@ -8,13 +8,14 @@ Nothing here imports another module of the package.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["package_data", "read_csv", "scalar_or_array"]
+__all__ = ["ReadOnlyMap", "package_data", "read_csv", "scalar_or_array"]
 
 
 def package_data(name: str) -> Any:
@@ -42,3 +43,36 @@ def scalar_or_array(x: Any) -> Any:
     """
     x = np.asarray(x)
     return x[()] if x.ndim == 0 else x
+
+
+class ReadOnlyMap(Mapping[str, Any]):
+    """A read-only mapping that pickles (``types.MappingProxyType`` does not).
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from oxalate._common import ReadOnlyMap
+    >>> m = ReadOnlyMap({"COM": 1.0})
+    >>> pickle.loads(pickle.dumps(m)) == {"COM": 1.0}
+    True
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+        self._data = dict(data or {})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return ReadOnlyMap, (self._data,)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import inspect
 import os
 
-__all__ = ["OxalateInputWarning", "OxalateRangeWarning", "OxalateWarning"]
+__all__ = [
+    "OxalateEngineWarning",
+    "OxalateInputWarning",
+    "OxalateRangeWarning",
+    "OxalateWarning",
+]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -28,6 +33,15 @@ class OxalateInputWarning(OxalateWarning):
 
     Only raised when the caller chose ``on_invalid="nan"``; the default
     ``"raise"`` raises :class:`ValueError` instead.
+    """
+
+
+class OxalateEngineWarning(OxalateWarning):
+    """The compiled engine cannot run here; the numpy engine gives the results instead.
+
+    Raised once per process, for example when no folder can hold the compiled
+    kernels safely (see ``oxalate.compile``); the results are the same, only
+    slower.
     """
 
 

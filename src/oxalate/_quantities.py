@@ -8,6 +8,7 @@ are in :mod:`oxalate.units`.
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -26,20 +27,42 @@ __all__ = [
     "Expressed",
     "OnInvalid",
     "analyte_or_error",
+    "check_text",
     "check_values",
+    "check_water_left",
     "dimensionality",
     "format_accepted",
     "molar_mass_of",
     "registry",
+    "short",
     "to_quantity",
+    "where_text",
 ]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 OnInvalid = Literal["raise", "nan"]
 
 
+_BUILT: set[int] = set()
+_BUILD_LOCK = threading.Lock()
+
+
 def registry() -> Any:
-    return pint.get_application_registry()  # type: ignore[no-untyped-call]
+    """pint's application registry, built once under a lock on first use.
+
+    pint builds its default registry lazily, on the first attribute access,
+    and two threads doing that at once can see it half-built ("'mmol' is not
+    defined"; hgrecco/pint#2039).  The first call here builds it under a lock,
+    so that calls of oxalate from several threads are safe; no setting changes.
+    """
+    app = pint.get_application_registry()  # type: ignore[no-untyped-call]
+    inner = app.get()
+    if id(inner) not in _BUILT:
+        with _BUILD_LOCK:
+            if id(inner) not in _BUILT:
+                inner.Quantity  # noqa: B018 - attribute access completes a LazyRegistry
+                _BUILT.add(id(inner))
+    return app
 
 
 @dataclass(frozen=True)
@@ -72,12 +95,32 @@ _PER_DAY_RE = re.compile(r"/\s*\(?\s*24\s*-?\s*(?:h|hr|hrs|hour|hours)\s*\)?")
 _EXAMPLES = '"4 mmol/L", "4 mmol/kg", "16 mg/dL", "140 mEq/L" or oxalate.Quantity(4, "mmol/L")'
 
 
+#: The longest text accepted where a number with a unit is expected (longer text is
+#: refused before any pattern or pint looks at it).
+MAX_TEXT = 200
+
+
+def short(text: str, limit: int = 60) -> str:
+    """``text`` for an error message: its start and its length when it is long."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def check_text(text: str, argument: str) -> None:
+    """Refuse text too long to be a number with a unit (naming the argument)."""
+    if len(text) > MAX_TEXT:
+        raise ValueError(
+            f"{argument}={short(text)} is longer than {MAX_TEXT} characters; give a number and "
+            f"a unit such as '4 mmol/L'"
+        )
+
+
 def format_accepted(argument: str) -> str:
     return f"pass {argument} as a pint Quantity or a string with units, e.g. {_EXAMPLES}"
 
 
 def _parse_string(text: str, argument: str) -> tuple[Any, int, str | None]:
     """Split ``"3.4 mg/dL as P"`` into a Quantity, an equivalents flag and a basis."""
+    check_text(text, argument)
     basis: str | None = None
     match_as = _AS_RE.search(text)
     if match_as:
@@ -86,7 +129,8 @@ def _parse_string(text: str, argument: str) -> tuple[Any, int, str | None]:
     match = STRING_RE.match(text)
     if match is None or not match.group("unit"):
         raise ValueError(
-            f"{argument}={text!r} is not a number followed by a unit; {format_accepted(argument)}"
+            f"{argument}={short(text)} is not a number followed by a unit; "
+            f"{format_accepted(argument)}"
         )
     unit = match.group("unit")
     unit = _PER_DAY_RE.sub("/day", unit)
@@ -97,11 +141,16 @@ def _parse_string(text: str, argument: str) -> tuple[Any, int, str | None]:
         unit = _EQ_RE.sub(lambda m: (m.group("prefix") or "").replace("µ", "u") + "mol", unit)
     try:
         quantity = registry().Quantity(float(match.group("num")), unit)
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError) as err:
+    except (
+        pint.errors.UndefinedUnitError,
+        pint.errors.DefinitionSyntaxError,
+        ValueError,
+        RecursionError,
+    ) as err:
         raise ValueError(
-            f"{argument}={text!r}: unit {unit!r} is not understood ({err}); "
-            f"{format_accepted(argument)}"
-        ) from err
+            f"{argument}={short(text)}: unit {short(unit)} is not understood "
+            f"({short(str(err), 100)}); {format_accepted(argument)}"
+        ) from None
     return quantity, equivalents, basis
 
 
@@ -191,3 +240,39 @@ def molar_mass_of(name: str, basis: str | None, argument: str) -> float:
             f"'10 mg/dL as {element}O4', or oxalate.units.expressed_as(q, '{element}')"
         )
     return analyte_or_error(name, argument).molar_mass
+
+
+def check_water_left(
+    water: FloatArray, solute: Any, density: Any, names: tuple[str, ...], on_invalid: OnInvalid
+) -> npt.NDArray[np.bool_]:
+    """Rows where the solutes weigh as much as the solution itself: no water is left.
+
+    Raises naming the analytes, or (``on_invalid="nan"``) returns the mask of
+    those rows after one warning.
+    """
+    bad = np.asarray(~(water > 0))  # NaN rows are someone else's business
+    bad &= np.isfinite(np.asarray(water))
+    if not bad.any():
+        return bad
+    where = where_text(bad)
+    solute_kg = float(np.broadcast_to(solute, bad.shape)[bad].ravel()[0])
+    rho = float(np.broadcast_to(np.asarray(density, dtype=np.float64), bad.shape)[bad].ravel()[0])
+    message = (
+        f"{', '.join(names)}: {int(bad.sum())} row(s) ({where}) have solutes weighing "
+        f"{solute_kg:.3g} kg per litre, not less than the solution's density {rho:g} kg/L: "
+        f"no water would be left (molar concentrations that high are not physical)"
+    )
+    if on_invalid == "raise":
+        raise ValueError(message + "; pass on_invalid='nan' to keep the other rows")
+    warnings.warn(message + "; those rows were set to NaN", OxalateInputWarning, stacklevel=4)
+    return bad
+
+
+def where_text(bad: Any) -> str:
+    """Where a mask is true, for messages: ``"index 3"``, ``"index (1, 2)"`` or the scalar."""
+    bad = np.asarray(bad)
+    if bad.ndim == 0:
+        return "the value"
+    rows = [tuple(int(i) for i in row) for row in np.argwhere(bad)[:5]]
+    shown = ", ".join(f"index {r[0] if len(r) == 1 else r}" for r in rows)
+    return shown + (" and more" if int(bad.sum()) > 5 else "")

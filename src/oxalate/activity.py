@@ -34,7 +34,7 @@ import numpy.typing as npt
 
 from ._errors import OxalateRangeWarning, user_stacklevel
 from .database import analyte, analytes
-from .thermo import debye_huckel_a_kelvin, debye_huckel_b_kelvin
+from .thermo import debye_huckel_a_kelvin, debye_huckel_ab_kelvin
 from .units import concentration, temperature_kelvin
 
 __all__ = [
@@ -508,9 +508,10 @@ def log10_activity_coefficient(
     a: Any = 0.0
     bb: Any = 0.0
     model_obj = MODELS[key]
-    if model_obj.uses_temperature:
+    if model_obj.uses_ion_size:
+        a, bb = debye_huckel_ab_kelvin(temperature, water_activity)
+    elif model_obj.uses_temperature:
         a = debye_huckel_a_kelvin(temperature, water_activity)
-        bb = debye_huckel_b_kelvin(temperature, water_activity)
     sqrt_i = np.sqrt(i)
     return model_obj.log10_gamma(z, sqrt_i, i, a, bb, np.asarray(ion_size), np.asarray(b))
 

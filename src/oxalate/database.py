@@ -35,13 +35,12 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
-from ._common import package_data, read_csv
+from ._common import ReadOnlyMap, package_data, read_csv
 
 __all__ = [
     "COMPONENTS",
@@ -151,7 +150,7 @@ def analytes() -> Mapping[str, Analyte]:
             element_molar_mass=float(row.get("element_molar_mass") or row["molar_mass"]),
             alkalinity=float(row.get("alkalinity") or 0.0),
         )
-    return MappingProxyType(out)
+    return ReadOnlyMap(out)
 
 
 def analyte(name: str) -> Analyte:
@@ -408,7 +407,7 @@ class ConstantSet:
                 source="user",
                 note="set by the user",
             )
-        return replace(self, name=f"{self.name}+user", solids=MappingProxyType(solids))
+        return replace(self, name=f"{self.name}+user", solids=ReadOnlyMap(solids))
 
     def index(self, species: str) -> int:
         """Position of ``species`` (its own or its PHREEQC name)."""
@@ -532,7 +531,7 @@ def _build(
         phreeqc_names=tuple(r.get("phreeqc_name") or r["species"] for r in species_rows),
         stoichiometry=stoich,
         sources=tuple(r["source"] for r in species_rows),
-        solids=MappingProxyType(solids),
+        solids=ReadOnlyMap(solids),
         **arrays,
     )
 
@@ -652,4 +651,4 @@ def bibliography() -> Mapping[str, str]:
             starts, [*[s for s, _ in starts[1:]], len(text)], strict=True
         ):
             entries[key] = text[start:nxt].strip()
-    return MappingProxyType(entries)
+    return ReadOnlyMap(entries)

@@ -50,9 +50,10 @@ import numpy as np
 import numpy.typing as npt
 import pint
 
-from ._common import package_data, read_csv, scalar_or_array
+from ._common import ReadOnlyMap, package_data, read_csv, scalar_or_array
 from ._errors import OxalateRangeWarning
-from ._quantities import check_values, dimensionality, to_quantity
+from ._quantities import check_values, check_water_left, dimensionality, to_quantity
+from .database import analyte, analytes
 from .units import concentration
 
 __all__ = [
@@ -235,7 +236,7 @@ def _constants() -> _Constants:
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping))
+    return ReadOnlyMap(mapping)
 
 
 @dataclass(frozen=True)
@@ -767,6 +768,12 @@ def equil2_molar(
         arrays[name] = value
     ph = _check_ph(pH)
     shape = np.broadcast_shapes(ph.shape, *(a.shape for a in arrays.values()))
+    # the solutes must leave some water in a litre of urine (density 1 kg/L)
+    masses = {n: analyte(n).molar_mass for n in arrays if n in analytes()}
+    masses.update(_constants().molar_mass)
+    solute = sum((arrays[n] * masses[n] / 1000.0 for n in arrays), start=np.zeros(()))
+    given = tuple(n for n in arrays if arrays[n].any())
+    check_water_left(np.asarray(1.0 - solute), solute, 1.0, given, "raise")
     flat = {name: np.broadcast_to(a, shape).ravel() for name, a in arrays.items()}
     ph_flat = np.broadcast_to(ph, shape).ravel()
     k = _constants()

@@ -40,7 +40,7 @@ import pint
 from ._clinical import clinical_magnitude, volume_per_day
 from ._common import scalar_or_array
 from ._errors import OxalateInputWarning
-from ._quantities import CLINICAL_BASES, OnInvalid
+from ._quantities import CLINICAL_BASES, OnInvalid, check_water_left
 from .database import analyte, constant_set
 from .units import temperature_kelvin
 
@@ -205,6 +205,12 @@ def tiselius_ap_caox(
     mg = _valid(
         _daily_mmol(magnesium, "magnesium", v, on_invalid), "magnesium", on_invalid, positive=True
     )
+    # the daily amounts in their urine volume must leave some water [kg/L]
+    given = {"calcium": ca, "oxalate": ox, "citrate": cit, "magnesium": mg}
+    solute = sum((c / v * analyte(n).molar_mass / 1e6 for n, c in given.items()), start=0.0)
+    bad = check_water_left(np.asarray(1.0 - solute), solute, 1.0, tuple(given), on_invalid)
+    if bad.any():
+        ca = np.where(bad, np.nan, ca)
     e = _TISELIUS_EXPONENTS
     index = (
         _TISELIUS_COEFFICIENT

@@ -76,6 +76,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _engines as engines
+from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import scalar_or_array
 from ._errors import OxalateRangeWarning
 from .activity import check_model, warn_if_outside
@@ -106,13 +107,8 @@ def _quiet_speciate(solution: Solution, **kwargs: Any) -> Speciation:
     """:func:`speciate` without its range warning (intermediate compositions)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OxalateRangeWarning)
-        return speciate(solution, **kwargs)
-
-
-def _check_solution(solution: Any) -> Solution:
-    if not isinstance(solution, Solution):
-        raise TypeError(f"solution={solution!r} must be an oxalate.Solution")
-    return solution
+        result: Speciation = speciate(solution, **kwargs)
+        return result
 
 
 def _phase_list(phases: Any, cs: ConstantSet) -> tuple[str, ...]:
@@ -120,7 +116,10 @@ def _phase_list(phases: Any, cs: ConstantSet) -> tuple[str, ...]:
         phases = (phases,)
     if not isinstance(phases, Sequence) or not phases:
         raise ValueError(f"phases={phases!r} must be a phase name or a non-empty list of them")
-    keys = tuple(canonical_phase(p, cs) for p in phases)
+    try:
+        keys = tuple(canonical_phase(p, cs) for p in phases)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"phases={tuple(phases)!r}: {err}") from None
     if len(set(keys)) != len(keys):
         raise ValueError(f"phases={phases!r} names a phase twice")
     return keys
@@ -269,6 +268,7 @@ def precipitate(
     tolerance: float = 1e-10,
     max_iterations: int = 60,
     engine: str = "auto",
+    chunk_size: int | None = None,
 ) -> Precipitation:
     """Equilibrate each solution with solids: how much precipitates (or dissolves).
 
@@ -315,6 +315,9 @@ def precipitate(
         numpy solver.  ``"numpy"`` is the batched numpy Newton.  ``"auto"``
         takes numba where it applies.  Both solve the same equations and
         agree to about the tolerance.
+    chunk_size : int, optional
+        Rows solved together by either engine (default 100,000); each row's
+        result is the same whatever the chunk.
 
     Returns
     -------
@@ -364,7 +367,7 @@ def precipitate(
     >>> round((ca_left + float(r.amount["COM"])) * 1e3, 12)
     2.0
     """
-    solution = _check_solution(solution)
+    solution = check_solution(solution)
     if ph_mode not in ("closed", "fixed"):
         raise ValueError(f"ph_mode={ph_mode!r} is not known; accepted: 'closed', 'fixed'")
     if ph_mode == "fixed" and solution.pH is None:
@@ -372,10 +375,8 @@ def precipitate(
             "ph_mode='fixed' holds the solution's pH, but the Solution has pH=None; "
             "give a pH or use ph_mode='closed'"
         )
-    if not (isinstance(tolerance, float | int) and 0 < tolerance < 1e-2):
-        raise ValueError(f"tolerance={tolerance!r} must be a number in (0, 0.01)")
-    if not (isinstance(max_iterations, int) and max_iterations > 0):
-        raise ValueError(f"max_iterations={max_iterations!r} must be a positive integer")
+    tolerance = check_tolerance(tolerance)
+    check_iterations(max_iterations)
     model_name = check_model(activity_model)
     cs = resolve_constants(constants)
     keys = _phase_list(phases, cs)
@@ -394,6 +395,7 @@ def precipitate(
         closed=closed,
         tolerance=tolerance,
         max_iterations=max_iterations,
+        chunk_size=None if chunk_size is None else check_iterations(chunk_size, "chunk_size"),
     )
     result = engines.precipitate(model, problem, engine)
     warn_if_outside(model_name, result.speciation.ionic_strength[result.converged])
@@ -499,8 +501,8 @@ def mix(
     >>> float(m.totals["Ca"]), float(m.totals["Ox"])
     (0.002, 0.0005)
     """
-    a = _check_solution(a)
-    b = _check_solution(b)
+    a = check_solution(a, "a")
+    b = check_solution(b, "b")
     if hasattr(fraction, "m_as"):
         fraction = fraction.m_as("")
     f = np.asarray(fraction, dtype=np.float64)

@@ -14,14 +14,13 @@ full aqueous speciation.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from ._common import scalar_or_array
-from ._quantities import OnInvalid
+from ._quantities import OnInvalid, check_text
 from .activity import WATER_ACTIVITY_SLOPE, check_model, log10_activity_coefficient
 from .database import ConstantSet, analyte, canonical_phase, resolve_constants, van_t_hoff
 from .units import Quantity, as_molality, concentration, temperature_kelvin
@@ -45,7 +44,6 @@ INERT_ELECTROLYTES: dict[str, tuple[tuple[str, int], ...]] = {
 }
 
 _OXALATE_PHASES = ("COM", "COD", "COT")
-_BACKGROUND_RE = re.compile(r"^\s*(?P<amount>.*?)\s+(?P<salt>[A-Z][A-Za-z0-9]*)\s*$")
 
 
 def _oxalate_phase(phase: str, constants: ConstantSet) -> str:
@@ -108,13 +106,14 @@ def _parse_background(background: Any) -> dict[str, Any]:
     if background is None:
         return {}
     if isinstance(background, str):
-        match = _BACKGROUND_RE.match(background)
-        if match is None or match.group("salt") not in INERT_ELECTROLYTES:
+        check_text(background, "background")
+        parts = background.split()
+        if len(parts) < 2 or parts[-1] not in INERT_ELECTROLYTES:
             raise ValueError(
                 f"background={background!r} is not understood; write a concentration and a salt, "
                 f"e.g. '150 mmol/L NaCl'; salts accepted: {sorted(INERT_ELECTROLYTES)}"
             )
-        amount, salt = match.group("amount"), match.group("salt")
+        amount, salt = " ".join(parts[:-1]), parts[-1]
     elif isinstance(background, tuple) and len(background) == 2:
         amount, salt = background
         if salt not in INERT_ELECTROLYTES:

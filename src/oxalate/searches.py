@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _engines as engines
+from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import scalar_or_array
 from .activity import check_model, warn_if_outside
 from .database import analyte, canonical_phase, chemical_system, resolve_constants
@@ -44,12 +45,6 @@ __all__ = [
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 PhMode = Literal["closed", "fixed"]
-
-
-def _check_solution(solution: Any) -> Solution:
-    if not isinstance(solution, Solution):
-        raise TypeError(f"solution={solution!r} must be an oxalate.Solution")
-    return solution
 
 
 def _component_key(name: Any, argument: str) -> str:
@@ -113,10 +108,8 @@ def _resolve_mode(ph_mode: Any, solution: Solution) -> PhMode:
 
 
 def _check_search(tolerance: Any, max_iterations: Any) -> None:
-    if not (isinstance(tolerance, float | int) and 0 < tolerance < 1e-2):
-        raise ValueError(f"tolerance={tolerance!r} must be a number in (0, 0.01)")
-    if not (isinstance(max_iterations, int) and max_iterations > 0):
-        raise ValueError(f"max_iterations={max_iterations!r} must be a positive integer")
+    check_tolerance(tolerance)
+    check_iterations(max_iterations)
 
 
 def _problem(
@@ -130,6 +123,7 @@ def _problem(
     constants: Any,
     tolerance: float,
     max_iterations: int,
+    chunk_size: int | None = None,
 ) -> tuple[engines.SpeciesModel, engines.SearchProblem, Solution]:
     """Resolve the arguments every search shares; the model, the problem and the batch."""
     cs = resolve_constants(constants)
@@ -148,6 +142,7 @@ def _problem(
         closed=closed,
         tolerance=tolerance,
         max_iterations=max_iterations,
+        chunk_size=None if chunk_size is None else check_iterations(chunk_size, "chunk_size"),
     )
     return model, problem, solution
 
@@ -247,6 +242,7 @@ def threshold(
     tolerance: float = 1e-10,
     max_iterations: int = 60,
     engine: str = "auto",
+    chunk_size: int | None = None,
 ) -> Threshold:
     """The total of one component at which the supersaturation of a phase reaches a target.
 
@@ -290,6 +286,9 @@ def threshold(
         Davies model and a solution with a pH); a row it does not converge
         is searched again by the numpy solver.  ``"numpy"`` is the batched
         search below.  ``"auto"`` takes numba where it applies.
+    chunk_size : int, optional
+        Rows solved together by either engine (default 100,000); each row's
+        result is the same whatever the chunk.
 
     Returns
     -------
@@ -304,9 +303,15 @@ def threshold(
     most two decades, bisection once the root is bracketed).  A row is NaN
     when the target cannot be reached there: without calcium no amount of
     oxalate saturates COM, and with little calcium Ω(COM) levels off, because
-    the added oxalate binds the calcium as CaC2O4° and Ca(C2O4)2²⁻.  Where
-    Ω is not monotonic in T the root found is the one reached from the
-    current total.
+    the added oxalate binds the calcium as CaC2O4° and Ca(C2O4)2²⁻.
+
+    Where Ω is not monotonic in T (it rises, then falls as Ca(C2O4)2²⁻ takes
+    the calcium), the target can be reached at two totals.  Both engines then
+    return the **lowest** total at which Ω reaches the target: a root where Ω
+    does not rise through the target is checked for a change of sign of
+    log Ω - log target between the lower bound (1e-12 mol/kg, or where the
+    counter-ion runs out) and the root, and a bracketed search finds the
+    lower root.  This is exact when Ω has at most one extremum in the range.
 
     Examples
     --------
@@ -324,12 +329,12 @@ def threshold(
     >>> round(float(th10.total.m_as("umol/kg")), 0)
     504.0
     """
-    solution = _check_solution(solution)
+    solution = check_solution(solution)
     _check_search(tolerance, max_iterations)
     key, add = _addition(vary, counter_ion)
     model, problem, solution = _problem(
         engines.SearchKind.THRESHOLD, solution, target, phase, add, ph_mode, activity_model,
-        constants, tolerance, max_iterations,
+        constants, tolerance, max_iterations, chunk_size,
     )  # fmt: skip
     result = engines.search(model, problem, engine)
     _warn_range(model, result)
@@ -389,6 +394,7 @@ def dilution_for(
     tolerance: float = 1e-10,
     max_iterations: int = 60,
     engine: str = "auto",
+    chunk_size: int | None = None,
 ) -> Dilution:
     """The dilution factor that brings a phase's supersaturation down to a target.
 
@@ -418,6 +424,8 @@ def dilution_for(
         As in :func:`threshold`: ``"numba"`` solves the speciation and ln d
         together in compiled code (Davies, a solution with a pH), rows it
         does not converge going to the numpy search.
+    chunk_size : int, optional
+        Rows solved together by either engine (default 100,000).
 
     Returns
     -------
@@ -443,11 +451,11 @@ def dilution_for(
     >>> round(float(d.factor), 2), round(float(d.supersaturation), 6)
     (6.7, 1.0)
     """
-    solution = _check_solution(solution)
+    solution = check_solution(solution)
     _check_search(tolerance, max_iterations)
     model, problem, solution = _problem(
         engines.SearchKind.DILUTION, solution, target, phase, None, ph_mode, activity_model,
-        constants, tolerance, max_iterations,
+        constants, tolerance, max_iterations, chunk_size,
     )  # fmt: skip
     result = engines.search(model, problem, engine)
     _warn_range(model, result)
@@ -565,7 +573,7 @@ def titrate(
     >>> int(tt.first_step), round(float(tt.added_at_target.m_as("umol/kg")), 2)
     (4, 16.72)
     """
-    solution = _check_solution(solution)
+    solution = check_solution(solution)
     _check_search(tolerance, 60)
     if not (isinstance(n_steps, int) and n_steps > 0):
         raise ValueError(f"n_steps={n_steps!r} must be a positive integer")

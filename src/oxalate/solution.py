@@ -9,6 +9,7 @@ arrays.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -17,6 +18,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from ._errors import OxalateInputWarning
 from ._quantities import OnInvalid
 from .database import analyte, chemical_system
 from .units import as_molality, solution_density, temperature_kelvin
@@ -40,6 +42,8 @@ ANALYTES: dict[str, str] = {
 }
 
 _PH_RANGE = (0.0, 14.0)
+#: Batches up to this size show every value in their repr.
+_REPR_MAX_ROWS = 24
 
 
 def _parse_ph(pH: Any, on_invalid: OnInvalid) -> FloatArray | None:
@@ -50,17 +54,31 @@ def _parse_ph(pH: Any, on_invalid: OnInvalid) -> FloatArray | None:
             pH = float(pH)
         except ValueError:
             raise ValueError(f"pH={pH!r} is not a number") from None
+    if isinstance(pH, bool | np.bool_) or (isinstance(pH, np.ndarray) and pH.dtype == np.bool_):
+        raise TypeError(f"pH={pH!r} is a boolean; give a number such as 6.0, or None")
     if hasattr(pH, "m_as"):
         pH = pH.m_as("")
-    ph = np.asarray(pH, dtype=np.float64)
+    try:
+        ph = np.asarray(pH, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"pH={pH!r} is not a number or an array of numbers") from None
     bad = ~np.isfinite(ph) | (ph < _PH_RANGE[0]) | (ph > _PH_RANGE[1])
     if bad.any():
-        where = np.argwhere(bad)[:5].tolist()
+        if ph.ndim == 0:
+            where = f"pH={float(ph)!r}"
+        else:
+            rows = [tuple(int(i) for i in r) for r in np.argwhere(bad)[:5]]
+            shown = ", ".join(
+                f"index {r[0] if len(r) == 1 else r}: {float(ph[r])!r}" for r in rows
+            )
+            where = shown + (" and more" if int(bad.sum()) > 5 else "")
+        message = f"pH has {int(bad.sum())} value(s) outside 0-14 or not finite ({where})"
         if on_invalid == "raise":
             raise ValueError(
-                f"pH has {int(bad.sum())} value(s) outside 0-14 or not finite (at {where}); "
-                f"pass pH=None to solve it from electroneutrality"
+                f"{message}; pass pH=None to solve it from electroneutrality, or "
+                f"on_invalid='nan' to keep the other rows"
             )
+        warnings.warn(f"{message}; those rows were set to NaN", OxalateInputWarning, stacklevel=3)
         ph = np.where(bad, np.nan, ph)
     return ph
 
@@ -156,23 +174,20 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         solution_density(density)  # validate even when every input is molal
         molal = as_molality(given, density=density, on_invalid=on_invalid) if given else {}
         ph = _parse_ph(pH, on_invalid)
-        t = temperature_kelvin(temperature)
-        shapes = [np.shape(v) for v in molal.values()] + [np.shape(t)]
+        t = temperature_kelvin(temperature, on_invalid=on_invalid)
+        shapes = {name: np.shape(v) for name, v in molal.items()}
+        shapes["temperature"] = np.shape(t)
         if ph is not None:
-            shapes.append(np.shape(ph))
-        shape = np.broadcast_shapes(*shapes)
-        totals = {}
-        for name, key in ANALYTES.items():
-            value = molal.get(name, np.zeros(()))
-            arr = np.array(np.broadcast_to(value, shape), dtype=np.float64)
-            arr.setflags(write=False)
-            totals[key] = arr
-        object.__setattr__(self, "totals", MappingProxyType(totals))
-        object.__setattr__(
-            self, "pH", None if ph is None else np.array(np.broadcast_to(ph, shape))
-        )
-        object.__setattr__(self, "temperature", np.array(np.broadcast_to(t, shape)))
-        object.__setattr__(self, "shape", tuple(shape))
+            shapes["pH"] = np.shape(ph)
+        try:
+            shape = np.broadcast_shapes(*shapes.values())
+        except ValueError:
+            listed = ", ".join(f"{k} {v}" for k, v in shapes.items())
+            raise ValueError(
+                f"the arguments' shapes do not broadcast to one batch: {listed}"
+            ) from None
+        zero = np.zeros(())
+        self._fill({key: molal.get(name, zero) for name, key in ANALYTES.items()}, ph, t, shape)
 
     @classmethod
     def from_molalities(
@@ -290,24 +305,27 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         temperature: Any,
         shape: tuple[int, ...],
     ) -> Solution:
-        """The one place a Solution is built from validated parts (read-only copies)."""
+        """A Solution from validated parts (see :meth:`_fill`)."""
         new = object.__new__(cls)
-        fixed = {}
-        for key, value in totals.items():
+        new._fill(totals, ph, temperature, shape)
+        return new
+
+    def _fill(
+        self, totals: Mapping[str, Any], ph: Any, temperature: Any, shape: tuple[int, ...]
+    ) -> None:
+        """The one place a Solution's fields are set: read-only float copies of one shape."""
+
+        def frozen(value: Any) -> FloatArray:
             arr = np.array(np.broadcast_to(value, shape), dtype=np.float64)
             arr.setflags(write=False)
-            fixed[key] = arr
-        object.__setattr__(new, "totals", MappingProxyType(fixed))
+            return arr
+
         object.__setattr__(
-            new,
-            "pH",
-            None if ph is None else np.array(np.broadcast_to(ph, shape), dtype=np.float64),
+            self, "totals", MappingProxyType({k: frozen(v) for k, v in totals.items()})
         )
-        object.__setattr__(
-            new, "temperature", np.array(np.broadcast_to(temperature, shape), dtype=np.float64)
-        )
-        object.__setattr__(new, "shape", tuple(shape))
-        return new
+        object.__setattr__(self, "pH", None if ph is None else frozen(ph))
+        object.__setattr__(self, "temperature", frozen(temperature))
+        object.__setattr__(self, "shape", tuple(shape))
 
     def __getitem__(self, index: Any) -> Solution:
         """Select rows of the batch, like a numpy array."""
@@ -329,12 +347,38 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         return self.shape[0]
 
     def __repr__(self) -> str:
-        parts = [
-            f"{name}={self.totals[key] if self.shape == () else '...'}"
-            for name, key in ANALYTES.items()
-            if np.any(self.totals[key] != 0)
-        ]
-        return f"Solution(shape={self.shape}, {', '.join(parts)}, pH=...)"
+        """Every value of a batch of up to 24 rows, as a call that rebuilds it.
+
+        A counterexample of a property test (hypothesis prints the repr) can
+        then be read, and pasted back, as it is: the molalities of the
+        components present, the pH and the temperature, exactly.  A larger
+        batch shows its shape and which components it holds.
+
+        Examples
+        --------
+        >>> from oxalate import Solution
+        >>> Solution.from_molalities({"Ca": 0.002, "Ox": 0.0003}, pH=6.0)
+        Solution.from_arrays({'Ca': 0.002, 'Ox': 0.0003}, pH=6.0, temperature_kelvin=298.15)
+        """
+        present = [key for key, value in self.totals.items() if np.any(value != 0)]
+        if self.size > _REPR_MAX_ROWS:
+            ph = "None" if self.pH is None else "..."
+            return f"Solution(shape={self.shape}, components={present}, pH={ph})"
+
+        def show(value: Any) -> str:
+            array = np.asarray(value)
+            return repr(array.tolist()) if array.ndim else repr(float(array))
+
+        totals = ", ".join(f"{key!r}: {show(self.totals[key])}" for key in present)
+        ph = "None" if self.pH is None else show(self.pH)
+        return (
+            f"Solution.from_arrays({{{totals}}}, pH={ph}, "
+            f"temperature_kelvin={show(self.temperature)})"
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The repr for IPython and for hypothesis's counterexamples (not a list of fields)."""
+        printer.text(repr(self))
 
 
 def _rebuild(

@@ -18,22 +18,23 @@ same algorithm compiled by numba for the common case.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _engines as engines
+from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import scalar_or_array
 from .activity import check_model, warn_if_outside
-from .database import chemical_system, constant_set, resolve_constants
+from .database import canonical_phase, chemical_system, constant_set, resolve_constants
 from .solution import ANALYTES, Solution
 
-__all__ = ["PHASES", "Speciation", "speciate"]
+__all__ = ["PHASES", "Speciation", "SpeciationOutputs", "speciate"]
 
-_KERNEL_CASE = "fixed pH, no charge balance and the Davies model"
+_KERNEL_CASE = "the Davies model, and charge_offset only with a charge balance"
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
@@ -85,6 +86,12 @@ class Speciation:
         Largest relative mass-balance (or charge) residual per row. [-]
     iterations : numpy.ndarray of int
         Newton iterations per row.
+    reason : numpy.ndarray of str
+        Why a row did not converge (empty where it did): invalid input, no
+        convergence, or a pH from the charge balance outside 0-14.
+    engine : str
+        The engine that solved the batch: ``"numba"`` or ``"numpy"`` (rows the
+        compiled kernel leaves are solved again by numpy).
 
     Examples
     --------
@@ -111,6 +118,8 @@ class Speciation:
     converged: BoolArray
     residual: FloatArray
     iterations: npt.NDArray[np.int64]
+    reason: Any
+    engine: str
     activity_model: str
     constants: str
     _index: Mapping[str, int] = field(repr=False, default_factory=dict)
@@ -212,6 +221,7 @@ class Speciation:
             "water_activity": np.ravel(self.water_activity),
             "pH": np.ravel(self.pH),
             "converged": np.ravel(self.converged),
+            "reason": np.ravel(self.reason),
             "residual": np.ravel(self.residual),
         }
         for k, v in self.totals.items():
@@ -223,6 +233,38 @@ class Speciation:
         return pd.DataFrame(flat)
 
 
+@overload
+def speciate(
+    solution: Solution,
+    *,
+    activity_model: str = ...,
+    constants: Any = ...,
+    charge_balance: str | None = ...,
+    tolerance: float = ...,
+    max_iterations: int = ...,
+    chunk_size: int | None = ...,
+    charge_offset: Any = ...,
+    engine: str = ...,
+    outputs: None = ...,
+) -> Speciation: ...
+
+
+@overload
+def speciate(
+    solution: Solution,
+    *,
+    activity_model: str = ...,
+    constants: Any = ...,
+    charge_balance: str | None = ...,
+    tolerance: float = ...,
+    max_iterations: int = ...,
+    chunk_size: int | None = ...,
+    charge_offset: Any = ...,
+    engine: str = ...,
+    outputs: Sequence[str],
+) -> SpeciationOutputs: ...
+
+
 def speciate(
     solution: Solution,
     *,
@@ -231,10 +273,11 @@ def speciate(
     charge_balance: str | None = None,
     tolerance: float = 1e-12,
     max_iterations: int = 100,
-    chunk_size: int = 20_000,
+    chunk_size: int | None = None,
     charge_offset: Any = None,
     engine: str = "auto",
-) -> Speciation:
+    outputs: Sequence[str] | None = None,
+) -> Speciation | SpeciationOutputs:
     """Speciate a batch of solutions: free ions, complexes, I, a_w, Ω of every phase.
 
     Parameters
@@ -260,8 +303,21 @@ def speciate(
         Largest relative mass-balance residual accepted. [-]
     max_iterations : int
         Newton iterations before a row is declared not converged.
-    chunk_size : int
-        Rows solved together; bounds memory at about 10 kB per row.
+    chunk_size : int, optional
+        Rows solved together, by either engine (each row's result is the same
+        whatever the chunk).  Default: 100,000 for the compiled engine (its
+        arrays then stay in cache) and 20,000 for numpy (about 10 kB of work
+        arrays per row).
+    outputs : sequence of str, optional
+        Keep only these results, computed chunk by chunk, so that a large batch
+        costs the memory of its outputs rather than of every species'
+        molality (about 8 B per row and output, against 790 B per row for the
+        full result): ``"SI_<phase>"``, ``"omega_<phase>"``,
+        ``"log_iap_<phase>"``, ``"ionic_strength"``, ``"water_activity"``,
+        ``"pH"``, ``"residual"``, ``"iterations"``, ``"m_<species>"``,
+        ``"log_gamma_<species>"`` and ``"total_<component>"``.  A
+        :class:`SpeciationOutputs` is returned instead of a
+        :class:`Speciation`; ``converged`` and ``reason`` always come with it.
     charge_offset : float or array, optional
         With a charge balance: the charge excess Σ z m the solution must
         keep instead of 0, as PHREEQC keeps a solution's charge imbalance
@@ -279,7 +335,7 @@ def speciate(
 
     Returns
     -------
-    Speciation
+    Speciation or SpeciationOutputs
 
     Warns
     -----
@@ -311,8 +367,9 @@ def speciate(
     >>> bool(0 < r.saturation_index["COM"] < 1.5)
     True
     """
-    if not isinstance(solution, Solution):
-        raise TypeError(f"solution={solution!r} must be an oxalate.Solution")
+    check_solution(solution)
+    tolerance = check_tolerance(tolerance)
+    check_iterations(max_iterations)
     model_name = check_model(activity_model)
     cs = resolve_constants(constants)
     model = engines.species_model(cs, model_name)
@@ -335,8 +392,8 @@ def speciate(
                 )
             balance_component = system.index(key)
     engines.check_engine(engine)
-    if not (isinstance(chunk_size, int) and chunk_size > 0):
-        raise ValueError(f"chunk_size={chunk_size!r} must be a positive integer")
+    if chunk_size is not None:
+        check_iterations(chunk_size, "chunk_size")
     shape = solution.shape
     n = solution.size
     totals = np.stack([np.ravel(solution.totals[c]) for c in system.solutes], axis=1)
@@ -362,9 +419,171 @@ def speciate(
         # a charge excess without a charge balance: the compiled kernel does not take one
         engines.use_compiled(engine, model, False, _KERNEL_CASE)
         engine = "numpy"
+    if outputs is not None:
+        return _speciate_outputs(model, problem, engine, outputs, shape)
     result = engines.speciate(model, problem, engine)
     warn_if_outside(model_name, result.ionic_strength[result.converged])
     return speciation_from_result(model, result, shape, totals, problem.temperature)
+
+
+_DIRECT = ("ionic_strength", "water_activity", "pH", "residual", "iterations")
+
+
+def _output_columns(
+    model: engines.SpeciesModel, outputs: Sequence[str]
+) -> list[tuple[str, str, Any]]:
+    """(name, kind, what) of each output asked for, or ValueError naming the unknown ones."""
+    if isinstance(outputs, str) or not all(isinstance(o, str) for o in outputs):
+        raise TypeError(f"outputs={outputs!r} must be a list of names such as ['SI_COM', 'pH']")
+    cs = model.constants
+    solutes = model.system.solutes
+    columns: list[tuple[str, str, Any]] = []
+    unknown = []
+    for name in dict.fromkeys(outputs):
+        if name in ("converged", "reason"):
+            continue
+        if name in _DIRECT:
+            columns.append((name, "direct", name))
+            continue
+        prefix, _, rest = name.partition("_")
+        for head in ("log_iap", "log_gamma"):
+            if name.startswith(head + "_"):
+                prefix, rest = head, name[len(head) + 1 :]
+        try:
+            if prefix in ("SI", "omega", "log_iap"):
+                columns.append((name, prefix, canonical_phase(rest, cs)))
+            elif prefix in ("m", "log_gamma"):
+                columns.append((name, prefix, cs.index(rest)))
+            elif prefix == "total" and ANALYTES.get(rest, rest) in solutes:
+                columns.append((name, prefix, solutes.index(ANALYTES.get(rest, rest))))
+            else:
+                unknown.append(name)
+        except (KeyError, ValueError):
+            unknown.append(name)
+    if unknown:
+        raise ValueError(
+            f"outputs: {unknown} not known; accepted: {', '.join(_DIRECT)}, converged, reason, "
+            f"SI_<phase>, omega_<phase>, log_iap_<phase> (phases {', '.join(cs.phases)}), "
+            f"m_<species>, log_gamma_<species>, total_<component>"
+        )
+    return columns
+
+
+def _speciate_outputs(
+    model: engines.SpeciesModel,
+    problem: engines.SpeciationProblem,
+    engine: str,
+    outputs: Sequence[str],
+    shape: tuple[int, ...],
+) -> SpeciationOutputs:
+    """speciate(outputs=...): the outputs asked for, chunk by chunk, nothing else kept."""
+    columns = _output_columns(model, outputs)
+    n = problem.size
+    size = problem.chunk_size or engines.COMPILED_CHUNK
+    out: dict[str, Any] = {
+        name: np.empty(n, dtype=np.int64 if what == "iterations" else np.float64)
+        for name, _, what in columns
+    }
+    converged = np.zeros(n, dtype=bool)
+    reason = np.full(n, "", dtype=object)
+    phases = {what for _, kind, what in columns if kind in ("SI", "omega", "log_iap")}
+    tables = {p: engines.phase_table(model.constants, (p,)) for p in phases}
+    used = ""
+    over: list[FloatArray] = []
+    for lo in range(0, n, size):
+        rows = slice(lo, min(lo + size, n))
+        sub = problem.take(rows)
+        r = engines.speciate(model, sub, engine)
+        used = r.engine
+        converged[rows] = r.converged
+        reason[rows] = r.reason
+        over.append(r.ionic_strength[r.converged])
+        log_a: FloatArray | None = None
+        log_aw = np.zeros(0)
+        for name, kind, what in columns:
+            if kind == "direct":
+                out[name][rows] = getattr(r, what)
+            elif kind == "m":
+                out[name][rows] = r.molality[:, what]
+            elif kind == "log_gamma":
+                out[name][rows] = r.log_gamma[:, model.gamma_columns[what]]
+            elif kind == "total":
+                out[name][rows] = r.totals[:, what]
+            else:
+                if log_a is None:
+                    log_a = engines.component_log_activities(
+                        r.molality, r.log_gamma, model.gamma_columns, sub.totals
+                    )
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        log_aw = np.log10(r.water_activity)
+                lia = engines.log_iap(tables[what], log_a, log_aw, r.pH)[:, 0]
+                if kind == "log_iap":
+                    out[name][rows] = lia
+                    continue
+                si = lia - tables[what].log_k(sub.temperature)[:, 0]
+                if kind == "SI":
+                    out[name][rows] = si
+                else:
+                    with np.errstate(over="ignore"):
+                        out[name][rows] = 10.0**si
+    warn_if_outside(model.name, np.concatenate(over) if over else np.zeros(0))
+    return SpeciationOutputs(
+        columns={k: _frozen(v, shape) for k, v in out.items()},
+        converged=_frozen(converged, shape),
+        reason=_frozen(reason, shape),
+        engine=used,
+        activity_model=model.name,
+        constants=model.constants.name,
+        shape=shape,
+    )
+
+
+@dataclass(frozen=True)
+class SpeciationOutputs(Mapping[str, Any]):
+    """Some outputs of :func:`speciate` (``outputs=``), each of the batch's shape.
+
+    A read-only mapping from each name asked for (``"SI_COM"``, ``"pH"``, ...)
+    to its array, with ``converged`` and ``reason`` beside them.
+
+    Examples
+    --------
+    >>> import oxalate
+    >>> urine = oxalate.fluids.urine_24h_normal(volume=oxalate.Quantity([1.5, 2.5], "L/d"))
+    >>> r = oxalate.speciate(urine, outputs=["SI_COM", "ionic_strength"])
+    >>> sorted(r), r["SI_COM"].round(2), r.converged
+    (['SI_COM', 'ionic_strength'], array([0.77, 0.53]), array([ True,  True]))
+    """
+
+    columns: Mapping[str, Any]
+    converged: Any
+    reason: Any
+    engine: str
+    activity_model: str
+    constants: str
+    shape: tuple[int, ...]
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise KeyError(f"{name!r} was not asked for; outputs: {list(self.columns)}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def to_dataframe(self) -> Any:
+        """The outputs as a pandas DataFrame, one row per solution, with converged and reason."""
+        try:
+            import pandas as pd
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("to_dataframe() needs pandas: pip install pandas") from err
+        flat = {k: np.ravel(v) for k, v in self.columns.items()}
+        flat["converged"] = np.ravel(self.converged)
+        flat["reason"] = np.ravel(self.reason)
+        return pd.DataFrame(flat)
 
 
 def speciation_from_result(
@@ -388,24 +607,25 @@ def speciation_from_result(
     phases = _PhaseSaturation(model, shape, presence, result, temperature)
     return Speciation(
         species=cs.species,
-        molality=result.molality.reshape(*shape, n_species),
-        _lg_source=result.log_gamma.reshape(*shape, result.log_gamma.shape[1]),
+        molality=_frozen(result.molality, (*shape, n_species)),
+        _lg_source=_frozen(result.log_gamma, (*shape, result.log_gamma.shape[1])),
         _lg_columns=model.gamma_columns,
         _stoichiometry=cs.stoichiometry,
-        ionic_strength=scalar_or_array(result.ionic_strength.reshape(shape)),
-        water_activity=scalar_or_array(result.water_activity.reshape(shape)),
-        pH=scalar_or_array(result.pH.reshape(shape)),
-        temperature=scalar_or_array(phases.temperature.reshape(shape)),
+        ionic_strength=_frozen(result.ionic_strength, shape),
+        water_activity=_frozen(result.water_activity, shape),
+        pH=_frozen(result.pH, shape),
+        temperature=_frozen(phases.temperature, shape),
         totals={
-            c: scalar_or_array(result.totals[:, k].reshape(shape))
-            for k, c in enumerate(model.system.solutes)
+            c: _frozen(result.totals[:, k], shape) for k, c in enumerate(model.system.solutes)
         },
         log_iap=_LazyPhaseMap(phases, "log_iap"),
         saturation_index=_LazyPhaseMap(phases, "si"),
         supersaturation=_LazyPhaseMap(phases, "omega"),
-        converged=scalar_or_array(result.converged.reshape(shape)),
-        residual=scalar_or_array(result.residual.reshape(shape)),
-        iterations=scalar_or_array(result.iterations.reshape(shape)),
+        converged=_frozen(result.converged, shape),
+        residual=_frozen(result.residual, shape),
+        iterations=_frozen(result.iterations, shape),
+        reason=_frozen(result.reason, shape),
+        engine=result.engine,
         activity_model=model.name,
         constants=cs.name,
         _index={
@@ -413,6 +633,17 @@ def speciation_from_result(
             **{name: j for j, name in enumerate(cs.phreeqc_names)},
         },
     )
+
+
+def _frozen(array: Any, shape: tuple[int, ...]) -> Any:
+    """A read-only view of ``array`` in ``shape`` (a numpy scalar for a scalar batch).
+
+    Results are read-only so that editing one in place cannot make it disagree
+    with what is computed from it later (the SI of a phase, on first access).
+    """
+    view = np.asarray(array).reshape(shape).view()
+    view.flags.writeable = False
+    return scalar_or_array(view)
 
 
 class _PhaseSaturation:

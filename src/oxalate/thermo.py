@@ -22,6 +22,7 @@ from .units import temperature_kelvin
 __all__ = [
     "debye_huckel_a",
     "debye_huckel_a_kelvin",
+    "debye_huckel_ab_kelvin",
     "debye_huckel_b",
     "debye_huckel_b_kelvin",
     "log_k",
@@ -134,6 +135,21 @@ def _a_and_b(temperature: Any, water_activity: Any = 1.0) -> tuple[FloatArray, F
     b = np.sqrt(8.0 * math.pi * _AVOGADRO * e * rho / 1000.0)
     a = b * e / (2.0 * math.log(10.0))
     return np.asarray(a), np.asarray(b * 1e-8)
+
+
+def debye_huckel_ab_kelvin(
+    temperature: Any, water_activity: Any = 1.0
+) -> tuple[FloatArray, FloatArray]:
+    """Debye-Hückel A and B together (one evaluation of the water's density and permittivity).
+
+    Examples
+    --------
+    >>> from oxalate.thermo import debye_huckel_ab_kelvin
+    >>> a, b = debye_huckel_ab_kelvin(298.15)
+    >>> round(float(a), 8), round(float(b), 6)
+    (0.51002479, 0.328491)
+    """
+    return _a_and_b(temperature, water_activity)
 
 
 def debye_huckel_a_kelvin(temperature: Any, water_activity: Any = 1.0) -> FloatArray:

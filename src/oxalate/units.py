@@ -15,24 +15,29 @@ string.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pint
 
+from ._errors import OxalateInputWarning
 from ._quantities import (
     CLINICAL_BASES,
     STRING_RE,
     Expressed,
     OnInvalid,
     analyte_or_error,
+    check_text,
     check_values,
+    check_water_left,
     dimensionality,
     format_accepted,
     molar_mass_of,
     registry,
     to_quantity,
+    where_text,
 )
 from .database import analyte
 
@@ -71,13 +76,25 @@ ureg: Any = _RegistryProxy()
 def Quantity(value: Any, units: Any = None) -> Any:  # noqa: N802 - mirrors pint's class name
     """Build a Quantity in the application registry, like ``ureg.Quantity``.
 
+    A scalar magnitude stays a scalar even when another package has set the
+    registry's ``force_ndarray_like`` (pint-xarray does, on import), so that
+    oxalate's scalar results are the same with or without it.
+
     Examples
     --------
     >>> import oxalate
     >>> oxalate.Quantity(4, "mmol/L")
     <Quantity(4, 'millimole / liter')>
     """
-    return registry().Quantity(value, units)
+    q = registry().Quantity(value, units)
+    magnitude = q.magnitude
+    if (
+        not isinstance(value, np.ndarray)
+        and isinstance(magnitude, np.ndarray)
+        and not magnitude.shape
+    ):
+        q._magnitude = magnitude[()]  # undo force_ndarray_like for a scalar
+    return q
 
 
 def expressed_as(quantity: Any, basis: str) -> Expressed:
@@ -220,6 +237,13 @@ def molar_to_molal(
     >>> round(float(m["calcium"]), 8)
     0.00500278
     """
+    return _to_molal(molar, density, "raise")[0]
+
+
+def _to_molal(
+    molar: dict[str, FloatArray], density: Any, on_invalid: OnInvalid
+) -> tuple[dict[str, FloatArray], npt.NDArray[np.bool_]]:
+    """:func:`molar_to_molal`, and the rows that leave no water (NaN with ``"nan"``)."""
     solute = sum(
         (
             np.asarray(c, dtype=np.float64) * analyte(k).molar_mass / 1000.0
@@ -228,7 +252,10 @@ def molar_to_molal(
         start=np.float64(0.0),
     )
     water = np.asarray(density, dtype=np.float64) - solute
-    return {k: np.asarray(c, dtype=np.float64) / water for k, c in molar.items()}
+    bad = check_water_left(water, solute, density, tuple(molar), on_invalid)
+    if bad.any():
+        water = np.where(bad, np.nan, water)
+    return {k: np.asarray(c, dtype=np.float64) / water for k, c in molar.items()}, bad
 
 
 def as_molality(
@@ -269,11 +296,22 @@ def as_molality(
     }
     molar = {k: v for k, (v, basis) in parsed.items() if basis == "molar"}
     out = {k: v for k, (v, basis) in parsed.items() if basis == "molal"}
+    shape = _broadcast_shape({k: np.shape(v) for k, (v, _) in parsed.items()})
     if molar:
-        rho = solution_density(density)
-        out.update(molar_to_molal(molar, rho))
-    shape = np.broadcast_shapes(*(np.shape(v) for v in out.values()))
+        molal, bad = _to_molal(molar, solution_density(density), on_invalid)
+        if bad.any():  # the row is not a solution: NaN for every analyte
+            out = {k: np.where(bad, np.nan, v) for k, v in out.items()}
+        out.update(molal)
     return {k: np.broadcast_to(out[k], shape) for k in values}
+
+
+def _broadcast_shape(shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...]:
+    """The shape the arrays broadcast to, or ValueError naming each argument's shape."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes.values()))
+    except ValueError:
+        listed = ", ".join(f"{k} {v}" for k, v in shapes.items())
+        raise ValueError(f"the arguments' shapes do not broadcast together: {listed}") from None
 
 
 def solution_density(density: Any) -> FloatArray:
@@ -303,7 +341,9 @@ def solution_density(density: Any) -> FloatArray:
 T_MIN, T_MAX = 273.15, 373.15
 
 
-def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArray:
+def temperature_kelvin(
+    value: Any, *, argument: str = "temperature", on_invalid: OnInvalid = "raise"
+) -> FloatArray:
     """Parse a temperature and return it in kelvin.
 
     Parameters
@@ -313,6 +353,10 @@ def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArr
         degF, scalar or array.  It must lie in 0-100 °C.
     argument : str
         Name used in error messages.
+    on_invalid : {"raise", "nan"}
+        A temperature outside 0-100 °C (or NaN) raises ``ValueError`` naming
+        the row (the default), or makes that row NaN with an
+        :class:`~oxalate.OxalateInputWarning`.
 
     Returns
     -------
@@ -326,6 +370,7 @@ def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArr
     array(310.15)
     """
     if isinstance(value, str):
+        check_text(value, argument)
         match = STRING_RE.match(value)
         if match is None or not match.group("unit"):
             raise ValueError(
@@ -357,8 +402,15 @@ def temperature_kelvin(value: Any, *, argument: str = "temperature") -> FloatArr
     bad = ~np.isfinite(kelvin) | (kelvin < T_MIN - 1e-9) | (kelvin > T_MAX + 1e-9)
     if bad.any():
         first = kelvin[bad].ravel()[0]
-        raise ValueError(
-            f"{argument}: {int(bad.sum())} value(s) outside 0-100 degC (first: {first - 273.15:g} "
-            f"degC); the activity and log K models are for liquid water at 1 atm"
+        message = (
+            f"{argument}: {int(bad.sum())} value(s) outside 0-100 degC ({where_text(bad)}; first: "
+            f"{first - 273.15:g} degC); the activity and log K models are for liquid water "
+            f"at 1 atm"
         )
+        if on_invalid == "raise":
+            raise ValueError(message)
+        if on_invalid != "nan":
+            raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
+        warnings.warn(message + "; those rows were set to NaN", OxalateInputWarning, stacklevel=3)
+        kelvin = np.where(bad, np.nan, kelvin)
     return kelvin

@@ -32,11 +32,17 @@ fails too.
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
+from .._errors import OxalateEngineWarning, user_stacklevel
 from . import crystal, kinetics, numpy_reaction, numpy_search, numpy_speciation
+from .cache import KernelCacheError
 from .model import (
     PhaseTable,
     SpeciesModel,
@@ -89,7 +95,7 @@ __all__ = [
 #: Names accepted by ``engine=``.
 ENGINES = ("auto", "numpy", "numba")
 
-_SPECIATION_CASE = "fixed pH, no charge balance and the Davies model"
+_SPECIATION_CASE = "the Davies model"
 _REACTION_CASE = "the Davies model, a solution with a pH and no initial solids"
 
 
@@ -101,6 +107,22 @@ def _compiled_module() -> Any:
             "engine='numba' needs the optional numba package: pip install 'oxalate[fast]'"
         ) from err
     return compiled
+
+
+_WARNED: set[str] = set()
+
+
+def _engine_unavailable(reason: str) -> None:
+    """Warn once per process that the numpy engine runs instead of the compiled one."""
+    if reason in _WARNED:
+        return
+    _WARNED.add(reason)
+    warnings.warn(
+        f"the compiled engine cannot run: {reason}. The numpy engine gives the same "
+        f"results, more slowly.",
+        OxalateEngineWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def check_engine(engine: Any) -> str:
@@ -133,6 +155,15 @@ def use_compiled(engine: str, model: SpeciesModel, applies: bool, case: str) -> 
         if engine == "numba":
             raise
         return False
+    try:
+        compiled.available()
+    except KernelCacheError as err:
+        if engine == "numba":
+            raise RuntimeError(
+                f"engine='numba' needs a folder for its compiled kernels: {err}"
+            ) from err
+        _engine_unavailable(str(err))
+        return False
     if not compiled.covers(model):
         if engine == "numba":
             raise ValueError(
@@ -143,17 +174,78 @@ def use_compiled(engine: str, model: SpeciesModel, applies: bool, case: str) -> 
     return True
 
 
+#: Rows the compiled engine solves together by default: the batch in blocks that
+#: keep its arrays in cache (a 1e7-row call ran at half the speed of a loop of
+#: 1e5-row calls without them; ECOSYSTEM.md section 1.2).
+COMPILED_CHUNK = 100_000
+
+_Record = TypeVar("_Record", SpeciationResult, PrecipitationResult, SearchResult)
+
+
+def in_chunks(solve: Callable[[Any], _Record], problem: Any, size: int) -> _Record:
+    """``solve`` on blocks of ``size`` rows of ``problem``, into one result record.
+
+    Each row is solved as it would be alone, so the result has the same bits
+    whatever ``size``.
+    """
+    n = problem.size
+    if n <= size:
+        return solve(problem)
+    first = solve(problem.take(slice(0, size)))
+    out = first.grown(n)
+    out.put(slice(0, size), first)
+    for lo in range(size, n, size):
+        rows = slice(lo, min(lo + size, n))
+        out.put(rows, solve(problem.take(rows)))
+    return out
+
+
 def speciate(
     model: SpeciesModel, problem: SpeciationProblem, engine: str = "auto"
 ) -> SpeciationResult:
-    """Speciate a batch; rows the compiled kernel leaves are retried by numpy."""
-    if not use_compiled(engine, model, problem.fixed_ph, _SPECIATION_CASE):
-        return numpy_speciation.solve(model, problem)
-    result: SpeciationResult = _compiled_module().speciate(model, problem)
-    redo = np.flatnonzero(problem.valid & ~result.converged)
-    if redo.size:
-        result.put(redo, numpy_speciation.solve(model, problem.take(redo)))
+    """Speciate a batch; rows the compiled kernel leaves are retried by numpy.
+
+    A pH solved from the charge balance must lie in 0-14: a row whose root
+    lies outside is not converged (its reason says so).
+    """
+    if use_compiled(engine, model, True, _SPECIATION_CASE):
+        compiled = _compiled_module()
+        if problem.fixed_ph:  # the kernel writes each block into the result itself
+            result: SpeciationResult = SpeciationResult.empty(
+                problem.size, len(model.z), model.n_gamma, problem.totals
+            )
+            size = problem.chunk_size or COMPILED_CHUNK
+            for lo in range(0, problem.size, size):
+                rows = slice(lo, min(lo + size, problem.size))
+                compiled.speciate(model, problem.take(rows), out=result.take(rows))
+            result = replace(result, engine="numba")
+        else:
+            result = in_chunks(
+                lambda p: compiled.speciate_balanced(model, p),
+                problem,
+                problem.chunk_size or COMPILED_CHUNK,
+            )
+        redo = np.flatnonzero(problem.valid & ~result.converged)
+        if redo.size:
+            result.put(redo, numpy_speciation.solve(model, problem.take(redo)))
+    else:
+        result = numpy_speciation.solve(model, problem)
+    if problem.solve_ph:
+        with np.errstate(invalid="ignore"):
+            outside = result.converged & ~((result.pH >= 0.0) & (result.pH <= 14.0))
+        if outside.any():
+            _unconverged(result, outside, Reason.PH_RANGE)
     return result
+
+
+def _unconverged(result: SpeciationResult, rows: Any, reason: str) -> None:
+    """Flag ``rows`` of a speciation as not converged, NaN in every result, with a reason."""
+    for array in (result.molality, result.log_gamma):
+        array[rows] = np.nan
+    for array1 in (result.ionic_strength, result.water_activity, result.pH):
+        array1[rows] = np.nan
+    result.converged[rows] = False
+    result.reason[rows] = reason
 
 
 def _auto_speciate(model: SpeciesModel) -> Any:
@@ -174,13 +266,26 @@ def precipitate(
     """
     applies = problem.ph is not None and not bool((problem.initial > 0).any())
     if use_compiled(engine, model, applies, _REACTION_CASE):
-        result: PrecipitationResult = _compiled_module().precipitate(model, problem)
+        compiled = _compiled_module()
+        result: PrecipitationResult = in_chunks(
+            lambda p: compiled.precipitate(model, p),
+            problem,
+            problem.chunk_size or COMPILED_CHUNK,
+        )
         redo = np.flatnonzero(~result.converged & (result.reason == OK))
         if redo.size:
             sub = numpy_reaction.solve(model, problem.take(redo), _auto_speciate(model))
             result.put(redo, sub)
     else:
-        result = numpy_reaction.solve(model, problem, _auto_speciate(model))
+        result = in_chunks(
+            lambda p: numpy_reaction.solve(model, p, _auto_speciate(model)),
+            problem,
+            problem.chunk_size or COMPILED_CHUNK,
+        )
+    with np.errstate(invalid="ignore"):
+        outside = result.converged & ~((result.pH >= 0.0) & (result.pH <= 14.0))
+    result.converged[outside] = False
+    result.reason[outside] = Reason.PH_AFTER
     bad = ~result.converged
     sp = result.speciation
     for array in (result.amount, result.totals, sp.molality, sp.log_gamma):
@@ -198,13 +303,29 @@ def search(model: SpeciesModel, problem: SearchProblem, engine: str = "auto") ->
         numpy_search.threshold if problem.kind == SearchKind.THRESHOLD else numpy_search.dilution
     )
     if use_compiled(engine, model, problem.ph is not None, _REACTION_CASE):
-        result: SearchResult = _compiled_module().search(model, problem)
+        compiled = _compiled_module()
+        result: SearchResult = in_chunks(
+            lambda p: compiled.search(model, p), problem, problem.chunk_size or COMPILED_CHUNK
+        )
         redo = np.flatnonzero(~result.converged & (result.reason == OK))
         if redo.size:
             result.put(redo, solve(model, problem.take(redo), _auto_speciate(model)))
     else:
-        result = solve(model, problem, _auto_speciate(model))
-    result.totals[~result.converged] = np.nan
+        result = in_chunks(
+            lambda p: solve(model, p, _auto_speciate(model)),
+            problem,
+            problem.chunk_size or COMPILED_CHUNK,
+        )
+    if problem.kind == SearchKind.THRESHOLD:
+        numpy_search.lowest_roots(model, problem, result, _auto_speciate(model))
+    with np.errstate(invalid="ignore"):
+        outside = result.converged & ~((result.pH >= 0.0) & (result.pH <= 14.0))
+    result.converged[outside] = False
+    result.reason[outside] = Reason.PH_AFTER
+    bad = ~result.converged
+    for array in (result.value, result.pH, result.omega, result.ionic_strength):
+        array[bad] = np.nan
+    result.totals[bad] = np.nan
     return result
 
 
@@ -213,6 +334,36 @@ def titrate(
 ) -> numpy_search.Titration:
     """A titration series and its crossing (numpy search, ``"auto"`` speciation)."""
     return numpy_search.titration(model, problem, step, n_steps, _auto_speciate(model))
+
+
+def kernel_cache_folder() -> Path:
+    """The compiled kernels' cache folder (:func:`.cache.cache_dir`)."""
+    from .cache import cache_dir
+
+    return cache_dir()
+
+
+def build_compiled(model: SpeciesModel, kernel: str) -> None:
+    """Generate, load and compile one kernel for the model's structure (``oxalate.compile``)."""
+    use_compiled("numba", model, True, _SPECIATION_CASE)
+    compiled = _compiled_module()
+    n = 3
+    totals = np.full((n, model.n_components), 1e-3)
+    problem = SpeciationProblem(
+        totals=totals, temperature=np.full(n, 310.15), ph=np.full(n, 6.0),
+        charge_offset=np.zeros(n),
+    )  # fmt: skip
+    if kernel == "speciate":
+        compiled.speciate(model, problem)
+        return
+    tab = phase_table(model.constants, (model.constants.phases[0],))
+    compiled.precipitate(
+        model,
+        PrecipitationProblem(
+            totals=totals, temperature=problem.temperature, ph=problem.ph,
+            initial=np.zeros((n, 1)), phases=tab,
+        ),
+    )  # fmt: skip
 
 
 def crystallize(

@@ -505,7 +505,7 @@ def reaction_source(shapes: list[SpeciesShape], layout: KernelLayout, davies: Da
 def _fill_kh_source(shapes: list[SpeciesShape]) -> str:
     out: list[str] = []
     w = out.append
-    w("@numba.njit(cache=True, error_model='numpy')")
+    w("@numba.njit(cache=True, error_model='numpy', nogil=True)")
     w("def fill_kh(kt, pres, ah, kh):")
     w("    iah = 1.0 / ah")
     for s in shapes:
@@ -521,7 +521,7 @@ def _evaluate_source(
     out: list[str] = []
     w = out.append
     name = "evaluate_closed" if closed else "evaluate_fixed"
-    w("@numba.njit(cache=True, error_model='numpy')")
+    w("@numba.njit(cache=True, error_model='numpy', nogil=True)")
     w(f"def {name}(kh, aw, a, x, ln_i, tl, m, jb, jt, el, sc, derivatives):")
     _davies(davies, [s.z2 for s in shapes], "    ", w)
     for c in range(layout.n_components):

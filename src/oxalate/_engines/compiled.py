@@ -13,11 +13,11 @@ Each generated module is self-contained: the layout constants, the numerical
 constants and the source of every helper it calls are written into it, so its
 text (hashed into its file name) is all numba's on-disk cache depends on; a
 new version of any part gives a new file and never loads an old cache.  The
-files live in a cache folder (``$OXALATE_CACHE_DIR``, else
-``$XDG_CACHE_HOME/oxalate`` or ``~/.cache/oxalate``; a temporary folder if
-none is writable): the first call in a new installation compiles (several
-seconds for speciation, about half a minute for the reaction kernel), later
-processes load the cache in well under a second.
+files live in the kernel cache (:mod:`.cache`: ``$OXALATE_CACHE_DIR``, else
+``$XDG_CACHE_HOME/oxalate`` or ``~/.cache/oxalate``, private to the user): the
+first call in a new installation compiles (several seconds for speciation,
+about 40 s for the reaction kernel; logged at INFO level on the ``oxalate``
+logger), later processes load the cache in well under a second.
 
 Batches of 2048 rows or more run in blocks on numba's threads
 (``numba.get_num_threads()``, set with ``numba.set_num_threads`` or the
@@ -31,17 +31,14 @@ This module is imported only when a compiled engine is asked for, so
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import inspect
+import logging
 import math
-import os
-import sys
-import tempfile
 import threading
 from collections.abc import Callable
-from functools import cache
-from pathlib import Path
+from dataclasses import replace
+from functools import cache as memoize
+from functools import lru_cache
 from typing import Any, TypeAlias
 
 import numba
@@ -50,6 +47,7 @@ import numpy.typing as npt
 
 from ..database import WATER_MOLAR_MASS
 from ..thermo import debye_huckel_a_kelvin
+from . import cache
 from . import reaction_kernel as rk
 from .codegen import KernelLayout, kernel_source, reaction_source, species_shapes
 from .model import SpeciesModel
@@ -66,51 +64,44 @@ from .records import (
     empty_reasons,
 )
 
-__all__ = ["a_line", "covers", "precipitate", "search", "speciate"]
+__all__ = [
+    "a_line",
+    "available",
+    "covers",
+    "precipitate",
+    "search",
+    "speciate",
+    "speciate_balanced",
+]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 
 _LN10 = math.log(10.0)
-_NJIT = "@numba.njit(cache=True, error_model='numpy')"
-_NJIT_PARALLEL = "@numba.njit(cache=True, error_model='numpy', parallel=True)"
+# Every kernel releases the GIL (nogil): calls from several Python threads run at once
+_NJIT = "@numba.njit(cache=True, error_model='numpy', nogil=True)"
+_NJIT_PARALLEL = "@numba.njit(cache=True, error_model='numpy', nogil=True, parallel=True)"
+_NJIT_INLINE = "@numba.njit(cache=True, error_model='numpy', nogil=True, inline='always')"
 _MIN_BLOCK = 1024  # rows per thread's block: below this the threads cost more than they save
 
 
-def _cache_dir() -> Path:
-    candidates = []
-    if os.environ.get("OXALATE_CACHE_DIR"):
-        candidates.append(Path(os.environ["OXALATE_CACHE_DIR"]))
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    candidates.append((Path(xdg) if xdg else Path.home() / ".cache") / "oxalate")
-    for folder in candidates:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            probe = folder / ".write-test"
-            probe.write_text("")
-            probe.unlink()
-            return folder
-        except OSError:
-            continue
-    return Path(tempfile.mkdtemp(prefix="oxalate-kernel-"))
+_LOG = logging.getLogger("oxalate")
 
 
-def _load(source: str, prefix: str) -> Any:
-    """Write ``source`` to the cache folder under its hash and import it."""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    name = f"{prefix}_{digest}"
-    path = _cache_dir() / f"{name}.py"
-    if not path.exists() or path.read_text(encoding="utf-8") != source:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(source, encoding="utf-8")
-        tmp.replace(path)  # atomic: concurrent processes never see half a file
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - importlib always finds a .py
-        raise ImportError(f"cannot load the generated kernel {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+def _load(source: str, prefix: str, what: str, how_long: str) -> Any:
+    """Publish and import a generated kernel module; say so when numba will compile it."""
+    module, path, compiled = cache.load(source, prefix)
+    if not compiled:
+        _LOG.info(
+            "compiling the %s on first use (%s, once; %d kB of source); cache: %s",
+            what, how_long, len(source) // 1000, path.parent,
+        )  # fmt: skip
     return module
+
+
+def available() -> None:
+    """Raise :class:`.cache.KernelCacheError` if the kernels have nowhere to be cached."""
+    cache.cache_dir()
 
 
 def _header(layout: KernelLayout, what: str) -> str:
@@ -133,7 +124,7 @@ def _sources(functions: tuple[Callable[..., Any], ...], decorator: str) -> list[
 
 
 _SPECIATION_DRIVER = """
-@numba.njit(cache=True, error_model="numpy", parallel=True)
+@numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)
 def solve_rows(n_blocks, log_k25, delta_h, t, totals, log_ah, a_ref, a_slope, tol, max_iter,
                out_m, out_lg, out_i, out_aw, out_res, out_it, out_ok):
     n = totals.shape[0]
@@ -145,7 +136,7 @@ def solve_rows(n_blocks, log_k25, delta_h, t, totals, log_ah, a_ref, a_slope, to
 """
 
 
-@cache
+@memoize
 def _speciation_module(structure: bytes, n_components: int, n_metals: int, n_gamma: int) -> Any:
     """Generate, write and import the speciation kernel for one species structure."""
     table = np.frombuffer(structure, dtype=np.float64).reshape(-1, n_components + 3)
@@ -158,10 +149,10 @@ def _speciation_module(structure: bytes, n_components: int, n_metals: int, n_gam
         f"{_NJIT}\n{kernel_source(shapes, layout, davies)}\n",
         _SPECIATION_DRIVER,
     ]
-    return _load("\n\n".join(parts), "oxalate_kernel")
+    return _load("\n\n".join(parts), "oxalate_kernel", "speciation kernel", "about 6 s")
 
 
-@cache
+@memoize
 def _reaction_module(structure: bytes, n_components: int, n_metals: int, n_gamma: int) -> Any:
     """Generate, write and import the reaction kernel for one species structure."""
     table = np.frombuffer(structure, dtype=np.float64).reshape(-1, n_components + 3)
@@ -172,10 +163,10 @@ def _reaction_module(structure: bytes, n_components: int, n_metals: int, n_gamma
         _header(layout, "reaction kernel"),
         *records,
         reaction_source(shapes, layout, _davies()),
-        *_sources(rk.SERIAL, _NJIT),
+        *(_sources((fn,), _NJIT_INLINE if fn in rk.INLINE else _NJIT)[0] for fn in rk.SERIAL),
         *(_parallel_driver(name, spec) for name, spec in rk.PARALLEL.items()),
     ]
-    return _load("\n\n".join(parts) + "\n", "oxalate_reaction")
+    return _load("\n\n".join(parts) + "\n", "oxalate_reaction", "reaction kernel", "about 40 s")
 
 
 def _parallel_driver(name: str, spec: tuple[tuple[str, Any], ...]) -> str:
@@ -223,11 +214,13 @@ def _davies() -> Any:
     return activity_model("davies")
 
 
+@lru_cache(maxsize=64)
 def _key(model: SpeciesModel) -> tuple[bytes, int, int, int]:
     table = np.column_stack([model.nu, model.nu_h, model.nu_w, model.z2]).astype(np.float64)
     return table.tobytes(), model.n_components, len(model.system.metals), model.n_gamma
 
 
+@lru_cache(maxsize=64)
 def covers(model: SpeciesModel) -> bool:
     """True if the kernels can be generated for the model's species structure."""
     try:
@@ -280,14 +273,20 @@ def speciate(
     model: SpeciesModel,
     problem: SpeciationProblem,
     a: tuple[FloatArray, FloatArray] | None = None,
+    out: SpeciationResult | None = None,
 ) -> SpeciationResult:
     """Speciate every row at its fixed pH with the compiled kernel (Davies).
 
-    ``a`` is :func:`a_line` of the temperatures when the caller has it already.
-    Rows the kernel does not converge are NaN, with a reason.
+    ``a`` is :func:`a_line` of the temperatures when the caller has it already;
+    ``out`` a result record to write into (views of a bigger one, chunk by
+    chunk).  Rows the kernel does not converge are NaN, with a reason.
     """
     n = problem.size
-    out = SpeciationResult.empty(n, len(model.z), model.n_gamma, problem.totals)
+    if out is None:
+        out = SpeciationResult.empty(n, len(model.z), model.n_gamma, problem.totals)
+    else:
+        out.totals[...] = problem.totals
+        out.reason[...] = ""
     a_ref, a_slope = a_line(problem.temperature) if a is None else a
     module = _speciation_module(*_key(model))
     args = (
@@ -308,7 +307,51 @@ def speciate(
     valid = problem.valid
     out.reason[~valid] = Reason.INPUT
     out.reason[valid & bad] = Reason.NOT_CONVERGED
-    return out
+    return replace(out, engine="numba")
+
+
+def speciate_balanced(model: SpeciesModel, problem: SpeciationProblem) -> SpeciationResult:
+    """Speciate rows with a charge balance (the pH, or one ion's total) by the reaction kernel.
+
+    Each row starts from the fixed-pH speciation at ``problem.ph`` (the seed
+    pH, or the pH held).  Rows the kernel does not converge are NaN, not
+    converged, with a reason; :func:`oxalate._engines.speciate` retries them
+    with numpy.
+    """
+    n = problem.size
+    totals = np.ascontiguousarray(problem.totals)
+    sp, rows = _initial(model, totals, problem.temperature, problem.ph)
+    kind = rk.BALANCE if problem.balance >= 0 else rk.SPECIATE
+    ba = rk.Balance(
+        kind, int(problem.balance), np.ascontiguousarray(problem.charge_offset, dtype=np.float64),
+        math.log(1e-12), math.log(10.0),
+    )  # fmt: skip
+    out = rk.BalanceOut(
+        np.empty(n), np.empty(n), np.empty(n, dtype=bool), np.empty(n, dtype=np.int64),
+        np.empty(n),
+    )  # fmt: skip
+    module = _reaction_module(*_key(model))
+    _run(
+        module, "balance", n, _species(model), rows, _speciated(sp), ba,
+        float(problem.tolerance), int(problem.max_iterations), out,
+    )  # fmt: skip
+    ok = out.ok
+    bad = ~ok
+    for array in (sp.molality, sp.log_gamma, sp.ionic_strength, sp.water_activity):
+        array[bad] = np.nan
+    balanced = np.array(totals)
+    if problem.balance >= 0:
+        balanced[:, problem.balance] = np.where(ok, out.total, np.nan)
+    valid = problem.valid
+    reason = np.full(n, "", dtype=object)
+    reason[~valid] = Reason.INPUT
+    reason[valid & bad] = Reason.NOT_CONVERGED
+    return SpeciationResult(
+        molality=sp.molality, log_gamma=sp.log_gamma, ionic_strength=sp.ionic_strength,
+        water_activity=sp.water_activity, pH=np.where(ok, -out.log_ah, np.nan),
+        totals=balanced, converged=ok, residual=out.res,
+        iterations=out.it, reason=reason, engine="numba",
+    )  # fmt: skip
 
 
 def _species(model: SpeciesModel) -> rk.Species:
@@ -421,7 +464,7 @@ def search(model: SpeciesModel, problem: SearchProblem) -> SearchResult:
     phases = rk.Phases(tab.nu, tab.nu_h, tab.water, np.ascontiguousarray(tab.log_k(t)))
     out = rk.SearchOut(
         np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=bool),
-        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.int64), np.empty(n),
     )  # fmt: skip
     module = _reaction_module(*_key(model))
     _run(
@@ -447,4 +490,5 @@ def search(model: SpeciesModel, problem: SearchProblem) -> SearchResult:
         converged=ok,
         reason=reason,
         iterations=out.it,
+        slope=out.slope,
     )

@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from ..database import WATER_MOLAR_MASS
 from ..thermo import debye_huckel_a_kelvin, debye_huckel_b_kelvin
-from .linalg import solve_small
+from .linalg import rowdot, solve_small
 from .model import PhaseTable, SpeciesModel, speciation_log_iap
 from .reaction_kernel import KEEP, LN10, MAX_HALVINGS, PH_STEP, STEP_LIMIT, WATER_SLOPE
 from .records import (
@@ -126,7 +126,7 @@ def _build_system(
         model=model,
         closed=closed,
         t=t,
-        log_k=cs.log_k(t).reshape(len(t), -1),
+        log_k=cs.log_k(t).reshape(len(t), len(model.z)),
         log_kp=log_kp,
         nup=nup,
         nup_h=phases.nu_h,
@@ -165,22 +165,27 @@ def _evaluate(
     b_dh = debye_huckel_b_kelvin(t, aw) if model.activity.uses_ion_size else a_dh
     lg, dlg = model.log_gamma(v, a_dh, b_dh)
     y = lg[:, :nc] + u / LN10  # log10 activity of the free components
-    log_m = sy.log_k[idx] + y @ model.nu.T + (h / LN10)[:, None] * model.nu_h
+    log_m = sy.log_k[idx] + rowdot(y, model.nu.T) + (h / LN10)[:, None] * model.nu_h
     log_m += law[:, None] * model.nu_w - lg
     m = np.where(sy.species_ok[idx], 10.0 ** np.minimum(log_m, LOG_M_CAP), 0.0)
-    s = m @ model.nu
-    remaining = sy.total0[idx] - xi @ sy.nup
-    oh = m @ model.nu_w
-    wt = sy.wtot0[idx] - xi @ sy.nwp
+    s = rowdot(m, model.nu)
+    remaining = sy.total0[idx] - rowdot(xi, sy.nup)
+    oh = rowdot(m, model.nu_w)
+    wt = sy.wtot0[idx] - rowdot(xi, sy.nwp)
     water = wt / (1.0 / WATER_MOLAR_MASS + oh)
-    ionic = 0.5 * (m @ model.z2)
+    ionic = 0.5 * rowdot(m, model.z2)
     pres = sy.present[idx]
     with np.errstate(divide="ignore", invalid="ignore"):
         f_mass = np.where(pres, np.log(water[:, None] * s) - np.log(remaining), 0.0)
         rel = np.where(pres, np.abs(water[:, None] * s / remaining - 1.0), 0.0)
         f_i = v - np.log(ionic)
     new_aw = np.maximum(1.0 - WATER_SLOPE * m.sum(axis=1), 1e-3)
-    si = y @ sy.nup.T + (h / LN10)[:, None] * sy.nup_h + law[:, None] * sy.nwp - sy.log_kp[idx]
+    si = (
+        rowdot(y, sy.nup.T)
+        + (h / LN10)[:, None] * sy.nup_h
+        + law[:, None] * sy.nwp
+        - sy.log_kp[idx]
+    )
     si = np.where(sy.phase_ok[idx], si, -np.inf)
     init = sy.init[idx]
     f_solid = np.where(active, si, xi + init)
@@ -189,8 +194,8 @@ def _evaluate(
     worst = np.maximum(worst, np.abs(f_solid).max(axis=1, initial=0.0))
     parts = [f_mass, f_i[:, None]]
     if closed:
-        charge = m @ model.z
-        scale = 0.5 * (m @ np.abs(model.z))
+        charge = rowdot(m, model.z)
+        scale = 0.5 * rowdot(m, np.abs(model.z))
         f_q = (charge - sy.q0[idx] / water) / scale
         worst = np.maximum(worst, np.abs(f_q))
         parts.append(f_q[:, None])
@@ -206,10 +211,10 @@ def _evaluate(
         ch = nc + 1
         cx = nc + 1 + int(closed)
         n_x = cx + n_p
-        g = LN10 * (dlg[:, :nc] @ model.nu.T - dlg)  # d ln m_j / d ln I
-        m1 = (m @ sy.weights_d).reshape(k, n_r, n_d)
-        mg = (m * g) @ np.concatenate(
-            [model.nu, 0.5 * model.z2[:, None], model.z[:, None]], axis=1
+        g = LN10 * (rowdot(dlg[:, :nc], model.nu.T) - dlg)  # d ln m_j / d ln I
+        m1 = rowdot(m, sy.weights_d).reshape(k, n_r, n_d)
+        mg = rowdot(
+            m * g, np.concatenate([model.nu, 0.5 * model.z2[:, None], model.z[:, None]], axis=1)
         )
         jac = np.zeros((k, n_x, n_x))
         s_safe = np.where(s > 0, s, 1.0)
@@ -228,7 +233,7 @@ def _evaluate(
             jac[:, ch, ch] = m1[:, nc + 1, nc] / scale
             jac[:, ch, cx:] = (sy.q0[idx] / water / scale)[:, None] * dlnw
         # solid rows: d log10 Omega_p
-        d_si_dv = dlg[:, :nc] @ sy.nup.T  # (k, P)
+        d_si_dv = rowdot(dlg[:, :nc], sy.nup.T)  # (k, P)
         for p in range(n_p):
             row = cx + p
             act = active[:, p]
@@ -339,7 +344,7 @@ def _newton(
             if sy.closed:
                 dh = np.abs(step[:, nc + 1])
                 lim = np.minimum(lim, np.where(dh > PH_STEP, PH_STEP / np.where(dh > 0, dh, 1), 1))
-            d_rem = step[:, cx:] @ sy.nup  # change of the remaining amounts for a full step
+            d_rem = rowdot(step[:, cx:], sy.nup)  # change of the remaining amounts for a full step
             rem = ev.remaining[newton]
             with np.errstate(divide="ignore", invalid="ignore"):
                 cap = np.where(sy.present[i_n] & (d_rem < 0), (1.0 - KEEP) * rem / -d_rem, np.inf)
@@ -494,7 +499,7 @@ def _closed_by_ph_search(
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = (f1 - f0) / 0.05
     slope = np.where(np.isfinite(slope) & (slope < 0), slope, -1.0)
-    ph, _, _, ok, _ = find_root(
+    ph, _, _, ok, _, _ = find_root(
         charge_residual, ph0 + 0.05, slope, np.full(len(rows), 1.0), np.full(len(rows), 13.0),
         tol, max_iter, 1.0, f0=f1,
     )  # fmt: skip
@@ -600,10 +605,10 @@ def solve(
         valid_in &= np.isfinite(problem.ph)
     reason[~valid_in] = Reason.INPUT
     reason[valid_in & ~ok0] = Reason.SPECIATION
-    q0 = np.where(ok0, np.nan_to_num(m0) @ model.z, np.nan)
+    q0 = np.where(ok0, rowdot(np.nan_to_num(m0), model.z), np.nan)
     if not given_ph:
         q0 = np.where(ok0, 0.0, np.nan)  # solved from electroneutrality: exactly neutral
-    oh0 = np.nan_to_num(m0) @ model.nu_w
+    oh0 = rowdot(np.nan_to_num(m0), model.nu_w)
     sy = _build_system(model, tab, closed, t, np.nan_to_num(total0), init, q0, oh0)
     # closed mode's fallback solves the fixed-pH equilibrium at trial pH values
     sy_fixed = _build_system(model, tab, False, t, sy.total0, init, q0, oh0) if closed else sy
@@ -653,9 +658,9 @@ def solve(
     )
     if closed:
         m_fin = sp.molality
-        scale = 0.5 * (m_fin @ np.abs(model.z))
+        scale = 0.5 * rowdot(m_fin, np.abs(model.z))
         with np.errstate(invalid="ignore"):
-            off = np.abs(m_fin @ model.z - q0 / water) / scale
+            off = np.abs(rowdot(m_fin, model.z) - q0 / water) / scale
         reason[converged & ~(off <= 1e3 * tol)] = Reason.FINAL
         converged &= off <= 1e3 * tol
     lost = converged & ~sp.converged

@@ -18,6 +18,7 @@ from typing import TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from .linalg import rowdot
 from .model import PhaseTable, SpeciesModel, speciation_log_iap
 from .reaction_kernel import LN10
 from .records import (
@@ -38,7 +39,9 @@ BoolArray: TypeAlias = npt.NDArray[np.bool_]
 IndexArray: TypeAlias = npt.NDArray[np.intp]
 ObjectArray: TypeAlias = npt.NDArray[np.object_]
 Speciate: TypeAlias = Callable[[SpeciationProblem], SpeciationResult]
-Root: TypeAlias = tuple[FloatArray, FloatArray, npt.NDArray[np.int64], BoolArray, BoolArray]
+Root: TypeAlias = tuple[
+    FloatArray, FloatArray, npt.NDArray[np.int64], BoolArray, BoolArray, FloatArray
+]
 
 
 class Trial:
@@ -83,9 +86,12 @@ class Trial:
         if ph is None:
             self.q0 = np.where(self.ok0, 0.0, np.nan)
         else:
-            self.q0 = sp0.molality @ model.z
+            self.q0 = rowdot(sp0.molality, model.z)
         self.si0 = self.saturation_index(sp0, np.arange(n))
-        self.valid = np.all(np.isfinite(self.total), axis=1) & np.isfinite(self.t) & self.ok0
+        self.valid_input = np.all(np.isfinite(self.total), axis=1) & np.isfinite(self.t)
+        if ph is not None:
+            self.valid_input &= np.isfinite(ph)
+        self.valid = self.valid_input & self.ok0
 
     def saturation_index(self, sp: SpeciationResult, rows: IndexArray) -> FloatArray:
         """SI of the phase in the speciation ``sp`` of the rows ``rows``."""
@@ -223,7 +229,8 @@ def _stuck_reasons(
 
 def _start_reasons(trial: Trial) -> ObjectArray:
     reason = empty_reasons(trial.n)
-    reason[~trial.valid] = Reason.INPUT
+    reason[~trial.valid_input] = Reason.INPUT
+    reason[trial.valid_input & ~trial.ok0] = Reason.SPECIATION
     return reason
 
 
@@ -244,6 +251,7 @@ def threshold(model: SpeciesModel, problem: SearchProblem, speciate: Speciate) -
     its = np.zeros(n, dtype=np.int64)
     ok = np.zeros(n, dtype=bool)
     stuck = np.zeros(n, dtype=bool)
+    slope = np.full(n, np.nan)
     if rows.size:
         c_start = c0[rows]
         x0 = np.log(np.where(c_start > 0, c_start, 1e-6))
@@ -255,7 +263,7 @@ def threshold(model: SpeciesModel, problem: SearchProblem, speciate: Speciate) -
             sp = trial.speciate(tot, rows[fresh], q)
             f0[fresh] = trial.saturation_index(sp, rows[fresh]) - log_goal[rows[fresh]]
         sub = search_total(trial, add, log_goal, rows, x0, tol, max_iter, f0=f0)
-        x[rows], f[rows], its[rows], ok[rows], stuck[rows] = sub
+        x[rows], f[rows], its[rows], ok[rows], stuck[rows], slope[rows] = sub
     key = model.system.solutes[add.component]
     _stuck_reasons(
         reason, valid, ok, stuck, f,
@@ -267,7 +275,87 @@ def threshold(model: SpeciesModel, problem: SearchProblem, speciate: Speciate) -
     good = np.flatnonzero(ok)
     tot_g, q_g = trial.with_addition(add, good, total[good])
     totals, omega, ionic, ph = trial.at(good, tot_g, q_g)
-    return SearchResult(total, totals, ph, omega, ionic, ok, reason, its)
+    return SearchResult(total, totals, ph, omega, ionic, ok, reason, its, slope)
+
+
+def lowest_roots(
+    model: SpeciesModel, problem: SearchProblem, result: SearchResult, speciate: Speciate
+) -> None:
+    """Move each threshold to the lowest total at which Ω reaches the target, in place.
+
+    Where Ω is not monotonic in the varied total (oxalate binding calcium as
+    Ca(C2O4)2²⁻ makes Ω(COM) rise, then fall), the target can be reached
+    twice.  A root found where Ω falls through the target (or whose slope is
+    unknown) is checked: if log Ω - log target has another sign at the lower
+    bound of the search than just below the root, a lower root lies between
+    them, and a bracketed search finds it; repeated until no lower crossing
+    is left.  With at most one extremum of Ω in the range, the result is the
+    lowest root, whichever engine found the first one.
+    """
+    add = problem.addition
+    assert add is not None
+    check = np.flatnonzero(result.converged & ~(result.slope > 0))
+    if check.size == 0:
+        return
+    sub = problem.take(check)
+    trial = _trial(model, sub, speciate)
+    log_goal = np.log10(sub.goal)
+    k = check.size
+    lower = np.full(k, math.log(1e-12))
+    floor = trial.lowest(add)
+    lower = np.where(floor > 0, np.maximum(lower, np.log(np.maximum(floor, 1e-300)) + 1e-9), lower)
+    x_root = np.log(result.value[check])
+    moved = np.zeros(k, dtype=bool)
+    extra = np.zeros(k, dtype=np.int64)
+
+    def evaluate(x: FloatArray, idx: IndexArray) -> FloatArray:
+        tot, q = trial.with_addition(add, idx, np.exp(x))
+        sp = trial.speciate(tot, idx, q)
+        return np.asarray(trial.saturation_index(sp, idx) - log_goal[idx])
+
+    live = np.arange(k)
+    for _ in range(4):  # each pass leaves a root with fewer crossings below it
+        x_left = x_root[live] - 1e-6 * np.maximum(1.0, np.abs(x_root[live]))
+        ahead = x_left > lower[live]
+        live, x_left = live[ahead], x_left[ahead]
+        if live.size == 0:
+            break
+        f_low = evaluate(lower[live], live)
+        f_left = evaluate(x_left, live)
+        cross = np.isfinite(f_low) & np.isfinite(f_left) & (np.sign(f_low) * np.sign(f_left) < 0)
+        live, x_left, f_low, f_left = live[cross], x_left[cross], f_low[cross], f_left[cross]
+        if live.size == 0:
+            break
+        x_neg = np.where(f_low < 0, lower[live], x_left)
+        x_pos = np.where(f_low < 0, x_left, lower[live])
+
+        def on_live(x: FloatArray, idx: IndexArray, rows: IndexArray = live) -> FloatArray:
+            return evaluate(x, rows[idx])
+
+        chord = (f_left - f_low) / (x_left - lower[live])
+        x0 = lower[live] - f_low / chord  # regula falsi inside the bracket
+        x, _, its, ok, _, _ = find_root(
+            on_live, x0, chord, lower[live], x_left, problem.tolerance, problem.max_iterations,
+            2.0 * LN10, bracket=(x_neg, x_pos),
+        )  # fmt: skip
+        x_root[live[ok]] = x[ok]
+        moved[live[ok]] = True
+        extra[live] += its
+        live = live[ok]
+    if not moved.any():
+        return
+    rows = np.flatnonzero(moved)
+    total = np.exp(x_root[rows])
+    tot, q = trial.with_addition(add, rows, total)
+    totals, omega, ionic, ph = trial.at(rows, tot, q)
+    target = check[rows]
+    result.value[target] = total
+    result.totals[target] = totals[rows]
+    result.omega[target] = omega[rows]
+    result.ionic_strength[target] = ionic[rows]
+    result.pH[target] = ph[rows]
+    result.iterations[target] += extra[rows]
+    result.slope[target] = np.nan
 
 
 def dilution(model: SpeciesModel, problem: SearchProblem, speciate: Speciate) -> SearchResult:
@@ -286,6 +374,7 @@ def dilution(model: SpeciesModel, problem: SearchProblem, speciate: Speciate) ->
     its = np.zeros(n, dtype=np.int64)
     ok = below.copy()
     stuck = np.zeros(n, dtype=bool)
+    slope = np.full(n, np.nan)
 
     def evaluate(xs: FloatArray, sub: IndexArray) -> FloatArray:
         r = rows[sub]
@@ -301,7 +390,31 @@ def dilution(model: SpeciesModel, problem: SearchProblem, speciate: Speciate) ->
             evaluate, np.zeros(k), np.full(k, -ions / LN10), np.zeros(k),
             np.full(k, math.log(1e12)), tol, max_iter, 2.0 * LN10, f0=f0[rows],
         )  # fmt: skip
-        x[rows], f[rows], its[rows], ok[rows], stuck[rows] = sub
+        x[rows], f[rows], its[rows], ok[rows], stuck[rows], slope[rows] = sub
+        # Omega can first rise on dilution (the activity coefficients rise, complexes
+        # dissociate) and the secant then runs into d = 1; Omega falls to nothing at the
+        # far end, so a row stuck there is bracketed between d = 1 and d = 1e12
+        again = np.flatnonzero(stuck[rows])
+        if again.size:
+            top = np.full(again.size, math.log(1e12))
+            f_top = evaluate(top, again)
+            can = np.flatnonzero(f_top < 0)
+            if can.size:
+                redo = again[can]
+
+                def on_redo(xs: FloatArray, sub_idx: IndexArray) -> FloatArray:
+                    return evaluate(xs, redo[sub_idx])
+
+                f_one = f0[rows[redo]]
+                chord = (f_top[can] - f_one) / top[can]
+                x0 = -f_one / chord
+                out = find_root(
+                    on_redo, x0, chord, np.zeros(redo.size), top[can], tol, max_iter,
+                    2.0 * LN10, bracket=(top[can], np.zeros(redo.size)),
+                )  # fmt: skip
+                r = rows[redo]
+                x[r], f[r], extra, ok[r], stuck[r], slope[r] = out
+                its[r] += extra
     _stuck_reasons(
         reason, valid, ok, stuck, f, "no dilution up to 1e12 reaches the target", max_iter
     )
@@ -310,7 +423,7 @@ def dilution(model: SpeciesModel, problem: SearchProblem, speciate: Speciate) ->
     totals, omega, ionic, ph = trial.at(
         good, trial.total[good] / factor[good, None], trial.q0[good] / factor[good]
     )
-    return SearchResult(factor, totals, ph, omega, ionic, ok, reason, its)
+    return SearchResult(factor, totals, ph, omega, ionic, ok, reason, its, slope)
 
 
 @dataclass(frozen=True)
@@ -371,7 +484,7 @@ def titration(
         with np.errstate(divide="ignore", invalid="ignore"):
             x0 = np.where(lo_c > 0, x_lo - f_lo * (x_hi - x_lo) / (f_hi - f_lo), x_hi)
         x0 = np.where(np.isfinite(x0), x0, x_hi)
-        x, _, _, ok_s, _ = search_total(
+        x, _, _, ok_s, _, _ = search_total(
             trial, add, log_goal, search, x0, problem.tolerance, problem.max_iterations,
             bracket=(np.where(lo_c > 0, x_lo, np.nan), x_hi),
         )  # fmt: skip

@@ -40,6 +40,8 @@ IndexArray: TypeAlias = npt.NDArray[np.intp]
 _LN10 = math.log(10.0)
 STEP_LIMIT = 4.0  # largest change of ln m (or ln I) per Newton step
 M_CAP = 1e3  # species molalities are capped at 1e3 mol/kg while iterating
+#: Rows solved together by default: about 10 kB of work arrays per row.
+NUMPY_CHUNK = 20_000
 #: EQUIL2-style scaling steps before Newton (measured: 1 is best); the compiled
 #: kernel takes the same first move.
 RATIO_SWEEPS = 1
@@ -99,7 +101,7 @@ def solve(model: SpeciesModel, problem: SpeciationProblem) -> SpeciationResult:
     n = problem.size
     out = SpeciationResult.empty(n, len(model.z), model.n_gamma, problem.totals)
     layout = _layout(model, problem.solve_ph, problem.balance)
-    step = problem.chunk_size
+    step = problem.chunk_size or NUMPY_CHUNK
     for start in range(0, n, step):
         rows = slice(start, min(start + step, n))
         _solve_chunk(model, layout, problem, rows, out)
@@ -228,6 +230,7 @@ def _solve_chunk(
     residual = np.full(n, np.inf)
     ok = np.zeros(n, dtype=bool)
     out_m, out_lg = out.molality[rows], out.log_gamma[rows]
+    cycles = _Cycles(n, lay.k_var)  # damps the rows whose Newton iteration cycles
     for it in range(problem.max_iterations + 1):
         if active.size == 0:
             break
@@ -274,15 +277,49 @@ def _solve_chunk(
         if not keep.all():
             st = _Step(*(getattr(st, f)[keep] for f in st.__dataclass_fields__))
             active = active[keep]
+        log_aw[active] = np.log10(st.new_aw)
         step = _newton_step(model, lay, st, pres_u_bal)
+        point = np.column_stack([x[active], ln_i[active]])
+        if lay.solve_ph:
+            point = np.column_stack([point, _LN10 * log_ah[active]])
+        step *= cycles.scale(active, point)[:, None]
         x[active] -= step[:, : lay.n_u]
         ln_i[active] -= step[:, lay.n_u]
         if lay.solve_ph:
             log_ah[active] -= step[:, lay.n_u + 1] / _LN10
-        log_aw[active] = np.log10(st.new_aw)
     out.residual[rows] = residual
     out.iterations[rows] = iterations
     out.converged[rows] = ok
+
+
+class _Cycles:
+    """Per row: the last two points Newton stepped from, and the damping of its steps.
+
+    Newton's iteration can cycle between two states (it did for citrate- and
+    magnesium-rich rows at pH 9.5-12: 73 of 50,000 random rows there).  When a
+    row steps from a point much closer to the one two steps back than to the
+    last one, its steps are halved from then on (down to 1/64).  Rows that do
+    not cycle take Newton's steps as they are: a line search on the residual
+    norm stalled charge-balance solves that plain Newton converges.
+    """
+
+    def __init__(self, n: int, k_var: int) -> None:
+        self.prev1 = np.full((n, k_var), np.nan)
+        self.prev2 = np.full((n, k_var), np.nan)
+        self.damp = np.ones(n)
+
+    def scale(self, rows: IndexArray, point: FloatArray) -> FloatArray:
+        """The damping of the steps from ``point`` (rows ``rows``); remembers the point."""
+        back2 = np.max(np.abs(point - self.prev2[rows]), axis=1)
+        back1 = np.max(np.abs(point - self.prev1[rows]), axis=1)
+        with np.errstate(invalid="ignore"):
+            cycling = back2 < 0.05 * back1
+        damp = self.damp[rows]
+        damp = np.where(cycling, np.maximum(0.5 * damp, 1.0 / 64.0), damp)
+        self.damp[rows] = damp
+        self.prev2[rows] = self.prev1[rows]
+        self.prev1[rows] = point
+        return np.asarray(damp)
 
 
 def _newton_step(

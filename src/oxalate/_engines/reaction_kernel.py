@@ -55,7 +55,7 @@ WATER_SLOPE = WATER_ACTIVITY_SLOPE
 #: The names above that the generated module defines from these values.
 NUMERIC_CONSTANTS = (
     "LN10", "INV_LN10", "KEEP", "STEP_LIMIT", "PH_STEP", "AMOUNT_STEP", "MAX_HALVINGS",
-    "R_KJ", "T_REF", "PRECIPITATE", "THRESHOLD", "DILUTION",
+    "R_KJ", "T_REF", "PRECIPITATE", "THRESHOLD", "DILUTION", "SPECIATE", "BALANCE",
 )  # fmt: skip
 
 # The chemical system's layout: defined in the generated module by
@@ -71,11 +71,15 @@ class Kind(IntEnum):
     PRECIPITATE = 0  # the amount of each candidate phase
     THRESHOLD = 1  # ln T of the varied component
     DILUTION = 2  # ln d
+    SPECIATE = 3  # none: the pH from the charge balance, totals held
+    BALANCE = 4  # ln T of the ion adjusted to the charge balance, the pH held
 
 
 PRECIPITATE = int(Kind.PRECIPITATE)
 THRESHOLD = int(Kind.THRESHOLD)
 DILUTION = int(Kind.DILUTION)
+SPECIATE = int(Kind.SPECIATE)
+BALANCE = int(Kind.BALANCE)
 
 
 class Species(NamedTuple):
@@ -143,13 +147,42 @@ class PrecipitateOut(NamedTuple):
 
 
 class SearchOut(NamedTuple):
-    """Per row: the unknown s (ln T or ln d), log a_H, SI at the solution, status."""
+    """Per row: the unknown s (ln T or ln d), log a_H, SI at the solution, status, slope.
+
+    ``slope`` is d log10 Ω / d s at the solution along the speciation's
+    solutions (NaN where unknown).
+    """
 
     s: Any
     log_ah: Any
     si: Any
     ok: Any
     it: Any
+    slope: Any
+
+
+class Balance(NamedTuple):
+    """A charge balance: SPECIATE (the pH) or BALANCE (an ion's total), the charge excess kept.
+
+    ``component`` is the ion adjusted (-1 for the pH); ``offset`` (N,) the charge
+    excess Σ z m each row keeps [eq/kg]; ``s_lo``, ``s_hi`` bound ln T of the ion.
+    """
+
+    kind: int
+    component: int
+    offset: Any
+    s_lo: float
+    s_hi: float
+
+
+class BalanceOut(NamedTuple):
+    """Per row: log a_H, the adjusted ion's total, converged, iterations, residual."""
+
+    log_ah: Any
+    total: Any
+    ok: Any
+    it: Any
+    res: Any
 
 
 class Row(NamedTuple):
@@ -199,10 +232,14 @@ class Work(NamedTuple):
     si: Any
     dt: Any
     dms: Any
+    jac0: Any  # the last full Jacobian, before its factorisation: a root's slope
 
 
 #: The records, in the order the generated module defines them.
-RECORDS = (Species, Rows, Speciated, Phases, Search, PrecipitateOut, SearchOut, Row, Work)
+RECORDS = (
+    Species, Rows, Speciated, Phases, Search, PrecipitateOut, SearchOut, Balance, BalanceOut,
+    Row, Work,
+)  # fmt: skip
 
 # The generated functions these call; replaced by the real ones in the generated module.
 
@@ -258,37 +295,6 @@ def kt_fill(log_k25: Any, delta_h: Any, t: float, kt: Any) -> None:
         kt[j] = math.exp(LN10 * log_k)
 
 
-def _reaction_totals(kind: int, x: Any, n_p: int, rd: Row, w: Work) -> tuple[float, float, float]:
-    """Totals per kg of water (``w.tl``), moles left (``w.rem``): the water and charge terms.
-
-    Returns the water component left W_t, the water mass W and the charge excess q.
-    """
-    if kind == PRECIPITATE:
-        wt = rd.wtot0
-        for p in range(n_p):
-            wt -= rd.nwp[p] * x[X_R + p]
-        water = wt / (1.0 / rd.mw + rd.lag[1])
-        for c in range(NC):
-            r = rd.total0[c]
-            for p in range(n_p):
-                r -= rd.nup[p, c] * x[X_R + p]
-            w.rem[c] = r
-            w.tl[c] = r / water
-        return wt, water, rd.q0 / water
-    if kind == THRESHOLD:
-        ev = math.exp(x[X_R])
-        for c in range(NC):
-            w.tl[c] = rd.total0[c] + rd.ratio[c] * (ev - rd.t0v)
-            w.rem[c] = w.tl[c]
-        return 1.0, 1.0, rd.q0 + rd.z_q * (ev - rd.t0v)
-    # dilution: every total (and the charge excess) divided by d = exp(x[X_R])
-    ev = math.exp(-x[X_R])
-    for c in range(NC):
-        w.tl[c] = rd.total0[c] * ev
-        w.rem[c] = w.tl[c]
-    return 1.0, 1.0, rd.q0 * ev
-
-
 def state_eval(
     kind: int,
     closed: bool,
@@ -306,112 +312,123 @@ def state_eval(
     ``w`` is the work space of :func:`workspace`.  Returns the largest scaled
     residual, the sum of squared residuals, the water mass W [kg per kg of
     initial water], and the new log10 a_w and Σ ν_w m.
+
+    One function on purpose: split into helpers (each unpacking the records it
+    needs), the compiled reaction kernel ran 10-25 % slower (measured with
+    ``benchmarks/bench_precipitation.py``).
     """
-    law = rd.lag[0]
-    oh = rd.lag[1]
+    (kt, pres, kh, a_ref, a_slope, lag, total0, wtot0, q0, mw, nup, nup_h, nwp, log_kp, goal,
+     active, ratio, z_q, t0v, z2c) = rd  # fmt: skip
+    tl, rem, m, jb, jt, el, sc, si, dt, dms, _jac0 = w
+    law = lag[0]
+    oh = lag[1]
+    ah = math.exp(x[X_H])
     if closed:
-        fill_kh(rd.kt, rd.pres, math.exp(x[X_H]), rd.kh)
+        fill_kh(kt, pres, ah, kh)
     aw = math.exp(LN10 * law)
-    a = rd.a_ref + rd.a_slope * (aw - 1.0)
-    wt, water, q = _reaction_totals(kind, x, n_p, rd, w)
+    a = a_ref + a_slope * (aw - 1.0)
+    if kind == PRECIPITATE:
+        wt = wtot0
+        for p in range(n_p):
+            wt -= nwp[p] * x[X_R + p]
+        water = wt / (1.0 / mw + oh)
+        for c in range(NC):
+            r = total0[c]
+            for p in range(n_p):
+                r -= nup[p, c] * x[X_R + p]
+            rem[c] = r
+            tl[c] = r / water
+        q = q0 / water
+    elif kind == THRESHOLD or kind == BALANCE:
+        wt = 1.0
+        water = 1.0
+        ev = math.exp(x[X_R])
+        for c in range(NC):
+            tl[c] = total0[c] + ratio[c] * (ev - t0v)
+            rem[c] = tl[c]
+        q = q0 + z_q * (ev - t0v)
+    elif kind == DILUTION:  # every total (and the charge excess) divided by d = exp(x[X_R])
+        wt = 1.0
+        water = 1.0
+        ev = math.exp(-x[X_R])
+        for c in range(NC):
+            tl[c] = total0[c] * ev
+            rem[c] = tl[c]
+        q = q0 * ev
+    else:  # SPECIATE: the totals as they are
+        wt = 1.0
+        water = 1.0
+        for c in range(NC):
+            tl[c] = total0[c]
+            rem[c] = tl[c]
+        q = q0
     for c in range(NC):
-        if rd.pres[c] > 0.0 and not (w.tl[c] > 0.0):
+        if pres[c] > 0.0 and not (tl[c] > 0.0):
             return np.inf, np.inf, water, law, oh
     if closed:
-        evaluate_closed(rd.kh, aw, a, x, x[X_I], w.tl, w.m, w.jb, w.jt, w.el, w.sc, jacobian)
+        evaluate_closed(kh, aw, a, x, x[X_I], tl, m, jb, jt, el, sc, jacobian)
     else:
-        evaluate_fixed(rd.kh, aw, a, x, x[X_I], w.tl, w.m, w.jb, w.jt, w.el, w.sc, jacobian)
-    sc = w.sc
+        evaluate_fixed(kh, aw, a, x, x[X_I], tl, m, jb, jt, el, sc, jacobian)
+    ionic = sc[SC_IONIC]
+    lg1 = sc[SC_LG1]
+    dlg1 = sc[SC_DLG1]
     new_oh = sc[SC_OH]
     new_aw = max(1.0 - WATER_SLOPE * sc[SC_MSUM], 1e-3)
     new_law = math.log10(new_aw)
     worst = abs(new_law - law)
     if kind == PRECIPITATE:
-        worst = max(worst, abs(wt / ((1.0 / rd.mw + new_oh) * water) - 1.0))
-    worst = _residuals(kind, closed, x, nx, n_p, rd, w, f, q, new_law, worst)
+        worst = max(worst, abs(wt / ((1.0 / mw + new_oh) * water) - 1.0))
+    for u in range(NM):
+        if pres[u] > 0.0:
+            ratio_u = sc[u] / tl[u]
+            f[u] = math.log(ratio_u)
+            worst = max(worst, abs(ratio_u - 1.0))
+        else:
+            f[u] = 0.0
+    f[X_I] = x[X_I] - math.log(ionic)
+    worst = max(worst, abs(f[X_I]))
+    scale = 1.0
+    f[X_H] = 0.0
+    if closed:
+        scale = sc[SC_SCALE]
+        f[X_H] = (sc[SC_CHARGE] - q) / scale
+        worst = max(worst, abs(f[X_H]))
+    for p in range(n_p):
+        ok_p = True
+        v = nup_h[p] * x[X_H] * INV_LN10 + nwp[p] * new_law - log_kp[p]
+        for c in range(NC):
+            nu = nup[p, c]
+            if nu != 0.0:
+                if pres[c] == 0.0:
+                    ok_p = False
+                    break
+                lm = x[c] if c < NM else math.log(sc[SC_ML + c - NM])
+                v += nu * (lm * INV_LN10 + z2c[c] * lg1)
+        si[p] = v if ok_p else -np.inf
+        if kind != PRECIPITATE or active[p]:
+            f[X_R + p] = si[p] - goal[p]
+        else:
+            f[X_R + p] = x[X_R + p]
+        worst = max(worst, abs(f[X_R + p]))
+    if kind == BALANCE:  # the pH is held: ln a_H pinned to the goal
+        f[X_R] = x[X_H] - goal[0]
+        worst = max(worst, abs(f[X_R]))
     norm = 0.0
     for i in range(nx):
         norm += f[i] * f[i]
     if not np.isfinite(worst) or not np.isfinite(norm):
         worst = np.inf
         norm = np.inf
-    if jacobian:
-        _jacobian(kind, closed, x, nx, n_p, rd, w, jac, wt, water, new_aw)
-    return worst, norm, water, new_law, new_oh
-
-
-def _residuals(
-    kind: int,
-    closed: bool,
-    x: Any,
-    nx: int,
-    n_p: int,
-    rd: Row,
-    w: Work,
-    f: Any,
-    q: float,
-    new_law: float,
-    worst: float,
-) -> float:
-    """Mass balances, I, charge and the phases' log Ω into ``f``; the largest |residual|."""
-    sc = w.sc
-    for u in range(NM):
-        if rd.pres[u] > 0.0:
-            ratio_u = sc[u] / w.tl[u]
-            f[u] = math.log(ratio_u)
-            worst = max(worst, abs(ratio_u - 1.0))
-        else:
-            f[u] = 0.0
-    f[X_I] = x[X_I] - math.log(sc[SC_IONIC])
-    worst = max(worst, abs(f[X_I]))
-    f[X_H] = 0.0
-    if closed:
-        f[X_H] = (sc[SC_CHARGE] - q) / sc[SC_SCALE]
-        worst = max(worst, abs(f[X_H]))
-    lg1 = sc[SC_LG1]
-    for p in range(n_p):
-        ok_p = True
-        v = rd.nup_h[p] * x[X_H] * INV_LN10 + rd.nwp[p] * new_law - rd.log_kp[p]
-        for c in range(NC):
-            nu = rd.nup[p, c]
-            if nu != 0.0:
-                if rd.pres[c] == 0.0:
-                    ok_p = False
-                    break
-                lm = x[c] if c < NM else math.log(sc[SC_ML + c - NM])
-                v += nu * (lm * INV_LN10 + rd.z2c[c] * lg1)
-        w.si[p] = v if ok_p else -np.inf
-        if kind != PRECIPITATE or rd.active[p]:
-            f[X_R + p] = w.si[p] - rd.goal[p]
-        else:
-            f[X_R + p] = x[X_R + p]
-        worst = max(worst, abs(f[X_R + p]))
-    return worst
-
-
-def _jacobian(
-    kind: int,
-    closed: bool,
-    x: Any,
-    nx: int,
-    n_p: int,
-    rd: Row,
-    w: Work,
-    jac: Any,
-    wt: float,
-    water: float,
-    new_aw: float,
-) -> None:
-    """The Jacobian of :func:`_residuals` at ``x`` (the evaluation's derivatives in ``w``)."""
-    sc, jb, el, dms = w.sc, w.jb, w.el, w.dms
+    if not jacobian:
+        return worst, norm, water, new_law, new_oh
     for i in range(nx):
         for k in range(nx):
             jac[i, k] = 0.0
     nb = X_H + 1 if closed else X_H
-    inv_ionic = 1.0 / sc[SC_IONIC]
-    inv_scale = 1.0 / sc[SC_SCALE] if closed else 1.0
+    inv_ionic = 1.0 / ionic
+    inv_scale = 1.0 / scale
     for u in range(NM):
-        if rd.pres[u] > 0.0:
+        if pres[u] > 0.0:
             inv = 1.0 / sc[u]
             for k in range(nb):
                 jac[u, k] = jb[u, k] * inv
@@ -427,14 +444,13 @@ def _jacobian(
     for k in range(nx):
         dms[k] = jb[X_R, k] if k < nb else 0.0
     # the Omega rows: d log10 Omega_p
-    dlg1 = sc[SC_DLG1]
     for p in range(n_p):
         row = X_R + p
-        if kind == PRECIPITATE and not rd.active[p]:
+        if kind == PRECIPITATE and not active[p]:
             jac[row, row] = 1.0
             continue
         for c in range(NC):
-            nu = rd.nup[p, c]
+            nu = nup[p, c]
             if nu == 0.0:
                 continue
             if c < NM:
@@ -442,82 +458,66 @@ def _jacobian(
             else:
                 for k in range(nb):
                     jac[row, k] += nu * el[c - NM, k] * INV_LN10
-            jac[row, X_I] += nu * rd.z2c[c] * dlg1
+            jac[row, X_I] += nu * z2c[c] * dlg1
         if closed:
-            jac[row, X_H] += rd.nup_h[p] * INV_LN10
-    _reaction_columns(kind, closed, x, nx, n_p, rd, w, jac, wt, water, inv_ionic, inv_scale)
-    # hydrate water in Omega: log10 a_w of the current molalities, d/dx through sum m
-    for p in range(n_p):
-        if rd.nwp[p] != 0.0 and (kind != PRECIPITATE or rd.active[p]):
-            coef = -rd.nwp[p] * WATER_SLOPE / (new_aw * LN10)
-            for k in range(nx):
-                jac[X_R + p, k] += coef * dms[k]
-    # absent metals: identity rows, zero columns
-    for u in range(NM):
-        if rd.pres[u] == 0.0:
-            for i in range(nx):
-                jac[u, i] = 0.0
-                jac[i, u] = 0.0
-            jac[u, u] = 1.0
-            dms[u] = 0.0
-
-
-def _reaction_columns(
-    kind: int,
-    closed: bool,
-    x: Any,
-    nx: int,
-    n_p: int,
-    rd: Row,
-    w: Work,
-    jac: Any,
-    wt: float,
-    water: float,
-    inv_ionic: float,
-    inv_scale: float,
-) -> None:
-    """The Jacobian's columns of the reaction's unknowns: through the totals T_c."""
-    sc, jt, el, dt, dms, tl = w.sc, w.jt, w.el, w.dt, w.dms, w.tl
-    nl = NC - NM
+            jac[row, X_H] += nup_h[p] * INV_LN10
+    if kind == BALANCE:
+        jac[X_R, X_H] = 1.0
+    # the columns of the reaction's unknowns: through the totals T_c
     for j in range(nx - X_R):
         col = X_R + j
         if kind == PRECIPITATE:
             inv_water = 1.0 / water
-            w_share = rd.nwp[j] / wt
+            w_share = nwp[j] / wt
             for c in range(NC):
-                dt[c] = -rd.nup[j, c] * inv_water + tl[c] * w_share
-            dnegq = -rd.q0 * rd.nwp[j] / (water * wt)
-        elif kind == THRESHOLD:
+                dt[c] = -nup[j, c] * inv_water + tl[c] * w_share
+            dnegq = -q0 * nwp[j] / (water * wt)
+        elif kind == THRESHOLD or kind == BALANCE:
             ev = math.exp(x[X_R])
             for c in range(NC):
-                dt[c] = rd.ratio[c] * ev
-            dnegq = -rd.z_q * ev
+                dt[c] = ratio[c] * ev
+            dnegq = -z_q * ev
         else:
             for c in range(NC):
                 dt[c] = -tl[c]
-            dnegq = rd.q0 * math.exp(-x[X_R])
+            dnegq = q0 * math.exp(-x[X_R])
         v = 0.0
-        for lig in range(nl):
+        for lig in range(NC - NM):
             v += jt[X_R, lig] * dt[NM + lig]
         dms[col] = v
         for r in range(X_H + 1 if closed else X_H):
             v = 0.0
-            for lig in range(nl):
+            for lig in range(NC - NM):
                 v += jt[r, lig] * dt[NM + lig]
             if r < NM:
-                if rd.pres[r] > 0.0:
+                if pres[r] > 0.0:
                     jac[r, col] = v / sc[r] - dt[r] / tl[r]
             elif r == X_I:
                 jac[X_I, col] = -v * inv_ionic
             else:
                 jac[X_H, col] = (v + dnegq) * inv_scale
         for p in range(n_p):
-            if kind == PRECIPITATE and not rd.active[p]:
+            if kind == PRECIPITATE and not active[p]:
                 continue
             v = 0.0
-            for lig in range(nl):
-                v += rd.nup[p, NM + lig] * el[lig, X_R] * dt[NM + lig]
+            for lig in range(NC - NM):
+                v += nup[p, NM + lig] * el[lig, X_R] * dt[NM + lig]
             jac[X_R + p, col] += v * INV_LN10
+    # hydrate water in Omega: log10 a_w of the current molalities, d/dx through sum m
+    for p in range(n_p):
+        if nwp[p] != 0.0 and (kind != PRECIPITATE or active[p]):
+            coef = -nwp[p] * WATER_SLOPE / (new_aw * LN10)
+            for k in range(nx):
+                jac[X_R + p, k] += coef * dms[k]
+    # absent metals: identity rows, zero columns
+    for u in range(NM):
+        if pres[u] == 0.0:
+            for i in range(nx):
+                jac[u, i] = 0.0
+                jac[i, u] = 0.0
+            jac[u, u] = 1.0
+            dms[u] = 0.0
+    return worst, norm, water, new_law, new_oh
 
 
 def newton(
@@ -552,7 +552,12 @@ def newton(
     iterations, the water mass and the largest residual; the work space
     holds the evaluation at ``x``.
     """
-    lag = rd.lag
+    rd_lag = rd.lag
+    rd_active = rd.active
+    w_sc = w.sc
+    w_dms = w.dms
+    w_jac0 = w.jac0
+    lag = rd_lag
     prev_norm = np.inf
     alpha = 1.0
     halvings = 0
@@ -570,6 +575,9 @@ def newton(
         worst, norm, water, new_law, new_oh = state_eval(
             kind, closed, True, x, nx, n_p, rd, w, f, jac
         )
+        for i in range(nx):
+            for k in range(nx):
+                w_jac0[i, k] = jac[i, k]
         if worst <= tol:
             return True, it, water, worst
         if worst <= accept and not (norm < prev_norm):  # round-off: no further to go
@@ -581,6 +589,7 @@ def newton(
             and prev_norm < np.inf
             and prev_norm > (0.01 * tol) ** 2
             and halvings < MAX_HALVINGS
+            and kind < SPECIATE  # a charge balance alone: plain Newton, as numpy's speciation
         ):
             alpha *= 0.5
             halvings += 1
@@ -608,18 +617,18 @@ def newton(
             step[i] *= lim
         if kind == PRECIPITATE:
             for p in range(n_p):
-                if not rd.active[p]:
+                if not rd_active[p]:
                     step[X_R + p] = x[X_R + p]  # an absent phase stays at exactly none
-        else:
+        elif nx > X_R:
             if x[X_R] - step[X_R] < s_lo:
                 step[X_R] = x[X_R] - s_lo
             if x[X_R] - step[X_R] > s_hi:
                 step[X_R] = x[X_R] - s_hi
         # a_w at the new point, predicted to first order: it then lags by second order
-        msum = w.sc[SC_MSUM]
+        msum = w_sc[SC_MSUM]
         for i in range(nx):
             x[i] -= step[i]
-            msum -= w.dms[i] * step[i]
+            msum -= w_dms[i] * step[i]
         lag[0] = math.log10(max(1.0 - WATER_SLOPE * msum, 1e-3))
         lag[1] = new_oh
     return False, max_iter, water, worst
@@ -627,21 +636,24 @@ def newton(
 
 def _step_limit(kind: int, closed: bool, nx: int, n_p: int, rd: Row, w: Work, step: Any) -> float:
     """The factor that keeps a Newton step within the limits of :func:`newton`."""
+    rd_pres = rd.pres
+    rd_nup = rd.nup
+    w_rem = w.rem
     big = 0.0
     for i in range(X_R):
         big = max(big, abs(step[i]))
     lim = STEP_LIMIT / big if big > STEP_LIMIT else 1.0
-    if closed and abs(step[X_H]) * lim > PH_STEP:
+    if closed and kind < SPECIATE and abs(step[X_H]) * lim > PH_STEP:
         lim = PH_STEP / abs(step[X_H])
     if kind == PRECIPITATE:
         for c in range(NC):
-            if rd.pres[c] > 0.0:
+            if rd_pres[c] > 0.0:
                 d = 0.0
                 for p in range(n_p):
-                    d += step[X_R + p] * rd.nup[p, c]
+                    d += step[X_R + p] * rd_nup[p, c]
                 if d < 0.0:
-                    lim = min(lim, (1.0 - KEEP) * w.rem[c] / -d)
-    elif abs(step[X_R]) * lim > AMOUNT_STEP:
+                    lim = min(lim, (1.0 - KEEP) * w_rem[c] / -d)
+    elif nx > X_R and abs(step[X_R]) * lim > AMOUNT_STEP:
         lim = AMOUNT_STEP / abs(step[X_R])
     return lim
 
@@ -652,7 +664,7 @@ def workspace(ns: int, n_p: int) -> Work:
     return Work(
         np.empty(NC), np.empty(NC), np.empty(ns), np.zeros((X_R + 1, nl)),
         np.zeros((X_R + 1, nl)), np.zeros((nl, X_R + 1)), np.zeros(SC_SIZE), np.empty(n_p),
-        np.empty(NC), np.zeros(X_R + n_p),
+        np.empty(NC), np.zeros(X_R + n_p), np.zeros((X_R + n_p, X_R + n_p)),
     )  # fmt: skip
 
 
@@ -673,8 +685,11 @@ def first_guess(
     Σ_c ν_pc log10(R_c(ξ)/W(ξ)) + const falls from ξ = 0 to -∞ at the first
     component used up; its root by Newton safeguarded with bisection.
     """
-    nup, nwp = ph.nup, ph.nwp
-    const = ph.nup_h[p] * h / LN10 + nwp[p] * law - log_kp[p]
+    ph_nup = ph.nup
+    ph_nwp = ph.nwp
+    ph_nup_h = ph.nup_h
+    nup, nwp = ph_nup, ph_nwp
+    const = ph_nup_h[p] * h / LN10 + nwp[p] * law - log_kp[p]
     hi = np.inf
     n_in = 0
     one_one = True
@@ -735,28 +750,37 @@ def initial_state(
     row: int, sp: Speciated, log_ah: float, total0: Any, x: Any, lag: Any, pr: Any
 ) -> None:
     """Unknowns, lagged a_w and presence of a row from its speciation (log γ by z² class)."""
+    sp_m = sp.m
+    sp_ionic = sp.ionic
+    sp_aw = sp.aw
     for c in range(NC):
         pr[c] = 1.0 if total0[row, c] > 0.0 else 0.0
     for c in range(NM):
-        x[c] = math.log(sp.m[row, c]) if sp.m[row, c] > 0.0 else math.log(1e-20)
-    x[X_I] = math.log(sp.ionic[row])
+        x[c] = math.log(sp_m[row, c]) if sp_m[row, c] > 0.0 else math.log(1e-20)
+    x[X_I] = math.log(sp_ionic[row])
     x[X_H] = LN10 * log_ah
     for i in range(X_R, x.shape[0]):
         x[i] = 0.0
-    lag[0] = math.log10(sp.aw[row])
+    lag[0] = math.log10(sp_aw[row])
     lag[1] = 0.0
 
 
 def store(row: int, w: Work, sp: Speciated) -> None:
     """Write the speciation of the last evaluation into row ``row`` of ``sp``."""
-    sc = w.sc
-    for j in range(w.m.shape[0]):
-        sp.m[row, j] = w.m[j]
-    sp.lg[row, 0] = sc[SC_LG0]
+    w_sc = w.sc
+    w_m = w.m
+    sp_m = sp.m
+    sp_lg = sp.lg
+    sp_ionic = sp.ionic
+    sp_aw = sp.aw
+    sc = w_sc
+    for j in range(w_m.shape[0]):
+        sp_m[row, j] = w_m[j]
+    sp_lg[row, 0] = sc[SC_LG0]
     for zz in range(1, NG):
-        sp.lg[row, zz] = zz * sc[SC_LG1]
-    sp.ionic[row] = sc[SC_IONIC]
-    sp.aw[row] = max(1.0 - WATER_SLOPE * sc[SC_MSUM], 1e-3)
+        sp_lg[row, zz] = zz * sc[SC_LG1]
+    sp_ionic[row] = sc[SC_IONIC]
+    sp_aw[row] = max(1.0 - WATER_SLOPE * sc[SC_MSUM], 1e-3)
 
 
 def _initial_saturation(
@@ -771,16 +795,23 @@ def _initial_saturation(
     tol: float,
 ) -> int:
     """SI of each phase in the initial speciation (``si0``); the most supersaturated one, or -1."""
+    ph_nup = ph.nup
+    ph_nup_h = ph.nup_h
+    ph_nwp = ph.nwp
+    ph_log_kp = ph.log_kp
+    sp_m = sp.m
+    sp_lg = sp.lg
+    sv_z2c = sv.z2c
     first = -1
     best = tol
-    for p in range(ph.nup.shape[0]):
-        v = ph.nup_h[p] * log_ah0 + ph.nwp[p] * lag[0] - ph.log_kp[row, p]
+    for p in range(ph_nup.shape[0]):
+        v = ph_nup_h[p] * log_ah0 + ph_nwp[p] * lag[0] - ph_log_kp[row, p]
         for c in range(NC):
-            if ph.nup[p, c] != 0.0:
+            if ph_nup[p, c] != 0.0:
                 if pr[c] == 0.0:
                     v = -np.inf
                     break
-                v += ph.nup[p, c] * (math.log10(sp.m[row, c]) + sp.lg[row, int(sv.z2c[c])])
+                v += ph_nup[p, c] * (math.log10(sp_m[row, c]) + sp_lg[row, int(sv_z2c[c])])
         si0[p] = v
         if v > best:
             best = v
@@ -804,9 +835,11 @@ def _active_set_rounds(
     amount_tol: float,
 ) -> tuple[bool, int, float]:
     """Newton for the current set of phases, then drop or add a phase, until the set settles."""
+    rd_active = rd.active
+    w_si = w.si
     its = 0
     worst = np.inf
-    active = rd.active
+    active = rd_active
     for _round in range(3 * n_p + 3):
         conv, it_n, _, worst = newton(
             PRECIPITATE, closed, x, nx, n_p, 0.0, 0.0, 1e-1 * tol, max_iter, tol, rd, w,
@@ -828,8 +861,8 @@ def _active_set_rounds(
         add = -1
         most = tol
         for p in range(n_p):
-            if not active[p] and w.si[p] > most:
-                most = w.si[p]
+            if not active[p] and w_si[p] > most:
+                most = w_si[p]
                 add = p
         if add >= 0:
             active[add] = True
@@ -862,8 +895,33 @@ def precipitate_block(
     amount or adds its most supersaturated absent one, and solves again,
     until the set settles (at most 3 P + 3 rounds).
     """
-    ns = sv.log_k25.shape[0]
-    n_p = ph.nup.shape[0]
+    sv_log_k25 = sv.log_k25
+    ph_nup = ph.nup
+    out_ok = out.ok
+    out_it = out.it
+    out_res = out.res
+    out_xi = out.xi
+    out_active = out.active
+    out_log_ah = out.log_ah
+    rows_log_ah0 = rows.log_ah0
+    out_water = out.water
+    out_rem = out.rem
+    rows_total0 = rows.total0
+    sp_ok = sp.ok
+    sv_z = sv.z
+    sp_m = sp.m
+    sv_nu_w = sv.nu_w
+    sp_lg = sp.lg
+    sv_z2c = sv.z2c
+    rows_t = rows.t
+    sv_delta_h = sv.delta_h
+    ph_log_kp = ph.log_kp
+    ph_nwp = ph.nwp
+    rows_a_ref = rows.a_ref
+    rows_a_slope = rows.a_slope
+    ph_nup_h = ph.nup_h
+    ns = sv_log_k25.shape[0]
+    n_p = ph_nup.shape[0]
     nx = X_R + n_p
     kt = np.empty(ns)
     kh = np.empty(ns)
@@ -882,52 +940,52 @@ def precipitate_block(
     w = workspace(ns, n_p)
     t_last = np.nan
     for row in range(lo, hi):
-        out.ok[row] = False
-        out.it[row] = 0
-        out.res[row] = np.nan
+        out_ok[row] = False
+        out_it[row] = 0
+        out_res[row] = np.nan
         for p in range(n_p):
-            out.xi[row, p] = 0.0
-            out.active[row, p] = False
-        out.log_ah[row] = rows.log_ah0[row]
-        out.water[row] = 1.0
+            out_xi[row, p] = 0.0
+            out_active[row, p] = False
+        out_log_ah[row] = rows_log_ah0[row]
+        out_water[row] = 1.0
         for c in range(NC):
-            out.rem[row, c] = rows.total0[row, c]
-        if not sp.ok[row]:
+            out_rem[row, c] = rows_total0[row, c]
+        if not sp_ok[row]:
             continue
-        initial_state(row, sp, rows.log_ah0[row], rows.total0, x, lag, pr)
+        initial_state(row, sp, rows_log_ah0[row], rows_total0, x, lag, pr)
         # the initial saturation, charge excess and water
         q0 = 0.0
         oh0 = 0.0
         for j in range(ns):
-            q0 += sv.z[j] * sp.m[row, j]
-            oh0 += sv.nu_w[j] * sp.m[row, j]
+            q0 += sv_z[j] * sp_m[row, j]
+            oh0 += sv_nu_w[j] * sp_m[row, j]
         lag[1] = oh0
         for c in range(NC):
             if pr[c] > 0.0:
                 phi0[c] = (
-                    math.log10(sp.m[row, c] / rows.total0[row, c]) + sp.lg[row, int(sv.z2c[c])]
+                    math.log10(sp_m[row, c] / rows_total0[row, c]) + sp_lg[row, int(sv_z2c[c])]
                 )
             else:
                 phi0[c] = 0.0
-        first = _initial_saturation(row, sp, sv, ph, rows.log_ah0[row], lag, pr, si0, tol)
+        first = _initial_saturation(row, sp, sv, ph, rows_log_ah0[row], lag, pr, si0, tol)
         if first < 0:  # nothing forms: the row is at equilibrium as it is
-            out.ok[row] = True
-            out.res[row] = 0.0
+            out_ok[row] = True
+            out_res[row] = 0.0
             continue
-        if rows.t[row] != t_last:
-            kt_fill(sv.log_k25, sv.delta_h, rows.t[row], kt)
-            t_last = rows.t[row]
+        if rows_t[row] != t_last:
+            kt_fill(sv_log_k25, sv_delta_h, rows_t[row], kt)
+            t_last = rows_t[row]
         if not closed:
             fill_kh(kt, pr, math.exp(x[X_H]), kh)
-        xi = first_guess(first, rows.total0[row], phi0, x[X_H], lag[0], ph, ph.log_kp[row], mw)
+        xi = first_guess(first, rows_total0[row], phi0, x[X_H], lag[0], ph, ph_log_kp[row], mw)
         if xi > 0.0:
             x[X_R + first] = xi
             active[first] = True
-            water = 1.0 - mw * ph.nwp[first] * xi
+            water = 1.0 - mw * ph_nwp[first] * xi
             for c in range(NM):
-                if ph.nup[first, c] != 0.0 and pr[c] > 0.0:
+                if ph_nup[first, c] != 0.0 and pr[c] > 0.0:
                     x[c] += math.log(
-                        (rows.total0[row, c] - ph.nup[first, c] * xi) / rows.total0[row, c]
+                        (rows_total0[row, c] - ph_nup[first, c] * xi) / rows_total0[row, c]
                     )
                     x[c] -= math.log(water)
         else:
@@ -935,37 +993,37 @@ def precipitate_block(
                 active[p] = False
         amount_tol = 0.0
         for c in range(NC):
-            amount_tol = max(amount_tol, rows.total0[row, c])
+            amount_tol = max(amount_tol, rows_total0[row, c])
         amount_tol *= tol
         wtot0 = 1.0 / mw + oh0
         rd = Row(
-            kt, pr, kh, rows.a_ref[row], rows.a_slope[row], lag, rows.total0[row], wtot0, q0, mw,
-            ph.nup, ph.nup_h, ph.nwp, ph.log_kp[row], goal, active, ratio, 0.0, 0.0, sv.z2c,
+            kt, pr, kh, rows_a_ref[row], rows_a_slope[row], lag, rows_total0[row], wtot0, q0, mw,
+            ph_nup, ph_nup_h, ph_nwp, ph_log_kp[row], goal, active, ratio, 0.0, 0.0, sv_z2c,
         )  # fmt: skip
         done, its, worst = _active_set_rounds(
             closed, x, nx, n_p, rd, w, f, jac, prev_x, step, tol, max_iter, amount_tol
         )
-        out.it[row] = its
-        out.res[row] = worst
+        out_it[row] = its
+        out_res[row] = worst
         if done:
-            out.ok[row] = True
+            out_ok[row] = True
             store(row, w, sp)
             for p in range(n_p):
-                out.xi[row, p] = x[X_R + p]
-                out.active[row, p] = active[p]
+                out_xi[row, p] = x[X_R + p]
+                out_active[row, p] = active[p]
         for p in range(n_p):
             active[p] = False
         if not done:
             continue
-        out.log_ah[row] = x[X_H] / LN10
+        out_log_ah[row] = x[X_H] / LN10
         # W from the final Σ ν_w m (the Newton lags it by one evaluation), so that
         # W (1/M_w + Σ ν_w m) + Σ x_p ξ_p = 1/M_w + Σ ν_w m₀ holds to rounding
         wt = wtot0
         for p in range(n_p):
-            wt -= ph.nwp[p] * x[X_R + p]
-        out.water[row] = wt / (1.0 / mw + w.sc[SC_OH])
+            wt -= ph_nwp[p] * x[X_R + p]
+        out_water[row] = wt / (1.0 / mw + w.sc[SC_OH])
         for c in range(NC):
-            out.rem[row, c] = w.rem[c]
+            out_rem[row, c] = w.rem[c]
 
 
 def search_block(
@@ -998,7 +1056,35 @@ def search_block(
     each row's speciation ``sp``, which it overwrites with the one at the
     solution.
     """
-    ns = sv.log_k25.shape[0]
+    sv_log_k25 = sv.log_k25
+    out_ok = out.ok
+    out_it = out.it
+    out_s = out.s
+    out_log_ah = out.log_ah
+    out_si = out.si
+    out_slope = out.slope
+    sp_ok = sp.ok
+    se_log_goal = se.log_goal
+    se_ratio = se.ratio
+    rows_total0 = rows.total0
+    rows_log_ah0 = rows.log_ah0
+    sv_z = sv.z
+    sp_m = sp.m
+    se_kind = se.kind
+    se_vary = se.vary
+    rows_t = rows.t
+    sv_delta_h = sv.delta_h
+    rows_a_ref = rows.a_ref
+    rows_a_slope = rows.a_slope
+    ph_nup = ph.nup
+    ph_nup_h = ph.nup_h
+    ph_nwp = ph.nwp
+    ph_log_kp = ph.log_kp
+    se_z_q = se.z_q
+    sv_z2c = sv.z2c
+    se_s_lo = se.s_lo
+    se_s_hi = se.s_hi
+    ns = sv_log_k25.shape[0]
     nx = X_R + 1
     kt = np.empty(ns)
     kh = np.empty(ns)
@@ -1014,64 +1100,165 @@ def search_block(
     w = workspace(ns, 1)
     t_last = np.nan
     for row in range(lo, hi):
-        out.ok[row] = False
-        out.it[row] = 0
-        out.s[row] = np.nan
-        out.log_ah[row] = np.nan
-        out.si[row] = np.nan
-        good = sp.ok[row] and np.isfinite(se.log_goal[row])
+        out_ok[row] = False
+        out_it[row] = 0
+        out_s[row] = np.nan
+        out_log_ah[row] = np.nan
+        out_si[row] = np.nan
+        out_slope[row] = np.nan
+        good = sp_ok[row] and np.isfinite(se_log_goal[row])
         for c in range(NC):
-            if se.ratio[c] != 0.0 and not (rows.total0[row, c] > 0.0):
+            if se_ratio[c] != 0.0 and not (rows_total0[row, c] > 0.0):
                 good = False
         if not good:
             continue
-        initial_state(row, sp, rows.log_ah0[row], rows.total0, x, lag, pr)
+        initial_state(row, sp, rows_log_ah0[row], rows_total0, x, lag, pr)
         q0 = 0.0
         for j in range(ns):
-            q0 += sv.z[j] * sp.m[row, j]
-        if se.kind == THRESHOLD:
-            x[X_R] = math.log(rows.total0[row, se.vary])
-        goal[0] = se.log_goal[row]
-        if rows.t[row] != t_last:
-            kt_fill(sv.log_k25, sv.delta_h, rows.t[row], kt)
-            t_last = rows.t[row]
+            q0 += sv_z[j] * sp_m[row, j]
+        if se_kind == THRESHOLD:
+            x[X_R] = math.log(rows_total0[row, se_vary])
+        goal[0] = se_log_goal[row]
+        if rows_t[row] != t_last:
+            kt_fill(sv_log_k25, sv_delta_h, rows_t[row], kt)
+            t_last = rows_t[row]
         if not closed:
             fill_kh(kt, pr, math.exp(x[X_H]), kh)
         rd = Row(
-            kt, pr, kh, rows.a_ref[row], rows.a_slope[row], lag, rows.total0[row], 1.0, q0, 1.0,
-            ph.nup, ph.nup_h, ph.nwp, ph.log_kp[row], goal, active, se.ratio, se.z_q,
-            rows.total0[row, se.vary], sv.z2c,
+            kt, pr, kh, rows_a_ref[row], rows_a_slope[row], lag, rows_total0[row], 1.0, q0, 1.0,
+            ph_nup, ph_nup_h, ph_nwp, ph_log_kp[row], goal, active, se_ratio, se_z_q,
+            rows_total0[row, se_vary], sv_z2c,
         )  # fmt: skip
-        if se.kind == DILUTION:
+        if se_kind == DILUTION:
             # Omega of the solution as it is (the speciation given): at or below the
             # target, no dilution is needed
-            worst, _, _, _, _ = state_eval(se.kind, closed, False, x, nx, 1, rd, w, f, jac)
+            worst, _, _, _, _ = state_eval(se_kind, closed, False, x, nx, 1, rd, w, f, jac)
             if np.isfinite(worst) and f[X_R] <= tol:
-                out.ok[row] = True
-                out.s[row] = 0.0
-                out.log_ah[row] = rows.log_ah0[row]
-                out.si[row] = w.si[0]
+                out_ok[row] = True
+                out_s[row] = 0.0
+                out_log_ah[row] = rows_log_ah0[row]
+                out_si[row] = w.si[0]
                 continue
         conv, its, _, _ = newton(
-            se.kind, closed, x, nx, 1, se.s_lo[row], se.s_hi, 1e-1 * tol, max_iter, tol, rd, w,
+            se_kind, closed, x, nx, 1, se_s_lo[row], se_s_hi, 1e-1 * tol, max_iter, tol, rd, w,
             f, jac, prev_x, step,
         )  # fmt: skip
+        out_it[row] = its
+        if not conv:
+            continue
+        out_ok[row] = True
+        store(row, w, sp)
+        out_s[row] = x[X_R]
+        out_log_ah[row] = x[X_H] / LN10
+        out_si[row] = w.si[0]
+        out_slope[row] = root_slope(w.jac0, jac, step, nx)
+
+
+def balance_block(
+    lo: int,
+    hi: int,
+    sv: Species,
+    rows: Rows,
+    sp: Speciated,
+    ba: Balance,
+    tol: float,
+    max_iter: int,
+    out: BalanceOut,
+) -> None:
+    """Speciation with a charge balance, rows lo..hi-1 (:data:`Kind.SPECIATE`, ``BALANCE``).
+
+    SPECIATE solves ln a_H with the charge balance Σ z m = offset; BALANCE holds
+    the pH and solves ln T of the ion ``ba.component`` instead.  Each row starts
+    from its speciation ``sp`` at ``rows.log_ah0`` (the seed pH, or the pH
+    held), which it overwrites with the balanced one; rows whose start did not
+    converge are left, not converged, for the numpy engine.
+    """
+    ns = sv.log_k25.shape[0]
+    kind = ba.kind
+    nx = X_R if kind == SPECIATE else X_R + 1
+    kt = np.empty(ns)
+    kh = np.empty(ns)
+    x = np.zeros(nx)
+    prev_x = np.zeros(nx)
+    step = np.zeros(nx)
+    f = np.zeros(nx)
+    jac = np.zeros((nx, nx))
+    lag = np.zeros(2)
+    goal = np.zeros(1)
+    active = np.zeros(0, dtype=np.bool_)
+    ratio = np.zeros(NC)
+    pr = np.zeros(NC)
+    none = np.zeros((0, NC))
+    empty = np.zeros(0)
+    w = workspace(ns, 0)
+    t_last = np.nan
+    b = ba.component
+    if kind == BALANCE:
+        ratio[b] = 1.0
+    for row in range(lo, hi):
+        out.ok[row] = False
+        out.it[row] = 0
+        out.res[row] = np.nan
+        out.log_ah[row] = np.nan
+        out.total[row] = np.nan
+        if not sp.ok[row]:
+            continue
+        initial_state(row, sp, rows.log_ah0[row], rows.total0, x, lag, pr)
+        t0v = 0.0
+        if kind == BALANCE:
+            t0v = rows.total0[row, b]
+            pr[b] = 1.0
+            x[X_R] = math.log(t0v) if t0v > 0.0 else math.log(1e-6)
+            if t0v > 0.0 and x[X_R] > ba.s_hi:
+                x[X_R] = ba.s_hi
+            goal[0] = x[X_H]
+        if rows.t[row] != t_last:
+            kt_fill(sv.log_k25, sv.delta_h, rows.t[row], kt)
+            t_last = rows.t[row]
+        rd = Row(
+            kt, pr, kh, rows.a_ref[row], rows.a_slope[row], lag, rows.total0[row], 1.0,
+            ba.offset[row], 1.0, none, empty, empty, empty, goal, active, ratio, 0.0, t0v,
+            sv.z2c,
+        )  # fmt: skip
+        conv, its, _, worst = newton(
+            kind, True, x, nx, 0, ba.s_lo, ba.s_hi, 1e-1 * tol, max_iter, tol, rd, w, f, jac,
+            prev_x, step,
+        )  # fmt: skip
         out.it[row] = its
+        out.res[row] = worst
         if not conv:
             continue
         out.ok[row] = True
         store(row, w, sp)
-        out.s[row] = x[X_R]
         out.log_ah[row] = x[X_H] / LN10
-        out.si[row] = w.si[0]
+        if kind == BALANCE:
+            out.total[row] = w.tl[b]
 
 
-#: Compiled as ``njit`` in the generated module, in this order.
+def root_slope(jac0: Any, a: Any, b: Any, nx: int) -> float:
+    """d log10 Ω / d s along the solutions of the other equations, from the Jacobian ``jac0``.
+
+    With J z = e (e the unit vector of the Ω row), z_s = ds / d(log10 Ω), so the
+    slope is 1 / z_s; ``a`` and ``b`` are scratch space.  NaN if J is singular.
+    """
+    for i in range(nx):
+        b[i] = 0.0
+        for k in range(nx):
+            a[i, k] = jac0[i, k]
+    b[X_R] = 1.0
+    if not solve_n(a, b, nx) or b[X_R] == 0.0:
+        return np.nan
+    return float(1.0 / b[X_R])
+
+
+#: Compiled as ``njit`` in the generated module, in this order; those of ``INLINE`` are
+#: inlined into their callers (``inline="always"``), as one function, for speed.
 SERIAL = (
-    solve_n, kt_fill, _reaction_totals, _residuals, _reaction_columns, _jacobian, state_eval,
+    solve_n, kt_fill, state_eval,
     _step_limit, newton, workspace, first_guess, initial_state, store, _initial_saturation,
-    _active_set_rounds, precipitate_block, search_block,
+    _active_set_rounds, precipitate_block, root_slope, search_block, balance_block,
 )  # fmt: skip
+INLINE = (_step_limit,)
 #: The parameters of the blocks run in parallel: (name, record or None for a scalar).
 #: The generated ``<block>_rows`` drivers take the records' fields one by one (numba's
 #: parallel loops take arrays and scalars, not records) and build the records per block.
@@ -1083,5 +1270,9 @@ PARALLEL: dict[str, tuple[tuple[str, Any], ...]] = {
     "search": (
         ("sv", Species), ("rows", Rows), ("sp", Speciated), ("ph", Phases), ("se", Search),
         ("closed", None), ("tol", None), ("max_iter", None), ("out", SearchOut),
+    ),
+    "balance": (
+        ("sv", Species), ("rows", Rows), ("sp", Speciated), ("ba", Balance), ("tol", None),
+        ("max_iter", None), ("out", BalanceOut),
     ),
 }  # fmt: skip

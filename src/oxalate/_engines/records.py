@@ -51,6 +51,8 @@ class Reason:
     FINAL = "the final speciation did not converge"
     NO_PH = "no pH meets the charge balance (closed system)"
     NOT_CONVERGED = "the speciation did not converge"
+    PH_RANGE = "the pH that meets the charge balance lies outside 0-14"
+    PH_AFTER = "the pH the solution reaches lies outside 0-14"
 
 
 class SearchKind(IntEnum):
@@ -71,7 +73,7 @@ _Record = TypeVar("_Record", bound="_Rows")
 class _Rows:
     """Row selection for records whose array fields all have the rows first."""
 
-    def take(self: _Record, rows: npt.NDArray[np.intp]) -> _Record:
+    def take(self: _Record, rows: Any) -> _Record:
         """The same record for the rows ``rows`` only."""
         changes: dict[str, Any] = {}
         for f in fields(self):  # type: ignore[arg-type]
@@ -82,7 +84,21 @@ class _Rows:
                 changes[f.name] = value.take(rows)
         return replace(self, **changes)  # type: ignore[type-var]
 
-    def put(self, rows: npt.NDArray[np.intp], other: _Rows) -> None:
+    def grown(self: _Record, n: int) -> _Record:
+        """A record like this one for ``n`` rows, not filled in (reasons empty)."""
+        changes: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                if value.dtype == object:
+                    changes[f.name] = np.full((n, *value.shape[1:]), OK, dtype=object)
+                else:
+                    changes[f.name] = np.empty((n, *value.shape[1:]), dtype=value.dtype)
+            elif isinstance(value, _Rows):
+                changes[f.name] = value.grown(n)
+        return replace(self, **changes)  # type: ignore[type-var]
+
+    def put(self, rows: Any, other: _Rows) -> None:
         """Write ``other``'s rows over rows ``rows`` of this record, in place."""
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
@@ -111,7 +127,7 @@ class SpeciationProblem(_Rows):
     balance: int = -1
     tolerance: float = 1e-12
     max_iterations: int = 100
-    chunk_size: int = 20_000
+    chunk_size: int | None = None  # rows solved together; None: the engine's default
 
     @property
     def size(self) -> int:
@@ -146,6 +162,7 @@ class SpeciationResult(_Rows):
     residual: FloatArray
     iterations: IntArray
     reason: ObjectArray
+    engine: str = "numpy"
 
     @classmethod
     def empty(cls, n: int, n_species: int, n_gamma: int, totals: FloatArray) -> SpeciationResult:
@@ -181,6 +198,7 @@ class PrecipitationProblem(_Rows):
     closed: bool = True
     tolerance: float = 1e-10
     max_iterations: int = 60
+    chunk_size: int | None = None  # rows solved together; None: the engine's default
 
     @property
     def size(self) -> int:
@@ -248,6 +266,7 @@ class SearchProblem(_Rows):
     closed: bool
     tolerance: float = 1e-10
     max_iterations: int = 60
+    chunk_size: int | None = None  # rows solved together; None: the engine's default
 
     @property
     def size(self) -> int:
@@ -266,3 +285,4 @@ class SearchResult(_Rows):
     converged: BoolArray
     reason: ObjectArray
     iterations: IntArray
+    slope: FloatArray  # d log10 Omega / d ln(value) at the solution; NaN where unknown

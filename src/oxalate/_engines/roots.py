@@ -25,7 +25,7 @@ def find_root(
     step_cap: float,
     f0: FloatArray | None = None,
     bracket: tuple[FloatArray, FloatArray] | None = None,
-) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64], BoolArray, BoolArray]:
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.int64], BoolArray, BoolArray, FloatArray]:
     """Solve f(x) = 0 on [lower, upper] for every row: secant steps, safeguarded.
 
     ``evaluate(x, rows)`` returns f at ``x`` for the rows ``rows`` (NaN where
@@ -33,9 +33,10 @@ def find_root(
     ones the secant through the last two points, each at most ``step_cap``
     long, and bisection whenever a sign change is known and the secant step
     leaves it.  ``bracket`` gives, per row, a point where f < 0 and one
-    where f > 0 (NaN if unknown).  Returns x, f, iterations, converged and
+    where f > 0 (NaN if unknown).  Returns x, f, iterations, converged,
     ``stuck`` (f never changed sign: the target lies beyond the bounds or
-    beyond the extremum of f).
+    beyond the extremum of f) and the slope df/dx of the last secant (NaN
+    where the root was found without a step).
     """
     n = len(x0)
     x = np.clip(x0, lower, upper)
@@ -82,4 +83,6 @@ def find_root(
         ok[live[tiny]] = True
         live = moving[~ok[moving] & np.isfinite(f[moving])]
     stuck = ~ok & ~(np.isfinite(x_neg) & np.isfinite(x_pos)) & np.isfinite(f)
-    return x, f, its, ok, stuck
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(np.isfinite(xp) & (x != xp), (f - fp) / (x - xp), np.nan)
+    return x, f, its, ok, stuck, slope

@@ -1,4 +1,4 @@
-"""Compositions for the speciation tests: ranges, row builders and hypothesis strategies.
+"""Fixed compositions for the speciation tests: ranges and row builders (no hypothesis).
 
 Totals are molalities [mol/kgw], temperatures in °C (PHREEQC's units), pH on
 the activity scale.  The ranges are those of 24 h urine and of blood plasma
@@ -10,7 +10,8 @@ K 4 mM, Cl 103 mM, total CO2 24 mM plus 1.2 mM dissolved H2CO3, phosphate
 roughly balance the charge at pH 5-7 (:func:`balancing_chloride`), so that
 the rows are plausible; with a fixed pH the balance need not be exact.
 
-The module imports hypothesis; only the test files import this module.
+The random compositions of the property tests come from
+:mod:`oxalate.testing.strategies`; this module holds the fixed ones.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
-from hypothesis import strategies as st
 
 #: Component keys of :data:`oxalate.database.COMPONENTS` except H, in that order.
 KEYS: tuple[str, ...] = ("Ca", "Mg", "Na", "K", "Cl", "Ox", "Cit", "PO4", "SO4", "CO3")
@@ -99,48 +99,3 @@ def as_arrays(
     ph = np.array([r.pH for r in rows])
     tc = np.array([r.temperature_c for r in rows])
     return totals, ph, tc
-
-
-def _within(lo: float, hi: float) -> st.SearchStrategy[float]:
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-
-
-def _log_within(lo: float, hi: float) -> st.SearchStrategy[float]:
-    return _within(float(np.log10(lo)), float(np.log10(hi))).map(lambda x: 10.0**x)
-
-
-def urine_rows(
-    *,
-    pH: st.SearchStrategy[float] | None = None,
-    temperature_c: st.SearchStrategy[float] | None = None,
-) -> st.SearchStrategy[Row]:
-    """Urine-like rows within :data:`URINE_RANGES`, chloride roughly balancing."""
-
-    def build(values: dict[str, float], ph: float, tc: float) -> Row:
-        return Row({**values, "Cl": balancing_chloride(values)}, ph, tc)
-
-    return st.builds(
-        build,
-        st.fixed_dictionaries({k: _within(lo, hi) for k, (lo, hi) in URINE_RANGES.items()}),
-        pH if pH is not None else _within(*URINE_PH),
-        temperature_c if temperature_c is not None else _within(20.0, 40.0),
-    )
-
-
-def plasma_rows() -> st.SearchStrategy[Row]:
-    """Plasma-like rows: each total within ±20 % of :data:`PLASMA`, pH 7.2-7.6, 37 °C."""
-
-    def build(scale: dict[str, float], oxalate: float, ph: float) -> Row:
-        return Row({**{k: PLASMA[k] * scale[k] for k in PLASMA}, "Ox": oxalate}, ph, 37.0)
-
-    return st.builds(
-        build,
-        st.fixed_dictionaries({k: _within(0.8, 1.2) for k in PLASMA}),
-        _log_within(*PLASMA_OXALATE),
-        _within(7.2, 7.6),
-    )
-
-
-def batches(size: int = 10) -> st.SearchStrategy[list[Row]]:
-    """Batches of ``size`` urine-like or plasma-like rows."""
-    return st.lists(st.one_of(urine_rows(), plasma_rows()), min_size=size, max_size=size)
