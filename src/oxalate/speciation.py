@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
-from ._common import scalar_or_array
+from ._common import column_stack, scalar_or_array
 from .activity import check_model, warn_if_outside
 from .database import canonical_phase, chemical_system, constant_set, resolve_constants
 from .solution import ANALYTES, Solution
@@ -396,7 +396,7 @@ def speciate(
         check_iterations(chunk_size, "chunk_size")
     shape = solution.shape
     n = solution.size
-    totals = np.stack([np.ravel(solution.totals[c]) for c in system.solutes], axis=1)
+    totals = column_stack([solution.totals[c] for c in system.solutes])
     # a fixed pH, or the first guess of a solved one
     ph = np.full(n, 7.0) if solution.pH is None else np.ravel(solution.pH).astype(np.float64)
     offset = (
@@ -666,36 +666,40 @@ class _PhaseSaturation:
         self._tables = {p: engines.phase_table(cs, (p,)) for p in self.phases}
         self._shape = shape
         self.temperature = np.asarray(temperature, dtype=np.float64)
-        self._inputs: tuple[Any, ...] | None = (
+        self._inputs: tuple[Any, ...] = (
             result.molality, result.log_gamma, model.gamma_columns, presence,
             result.water_activity, result.pH,
         )  # fmt: skip
-        self._log_a = np.zeros((0, 0))
-        self._log_aw = np.zeros(0)
-        self._ph = np.zeros(0)
         self._cache: dict[tuple[str, str], Any] = {}
-
-    def _activities(self) -> None:
-        if self._inputs is None:
-            return
-        molality, log_gamma, columns, presence, water_activity, ph = self._inputs
-        self._log_a = engines.component_log_activities(molality, log_gamma, columns, presence)
-        self._log_aw = np.log10(water_activity)
-        self._ph = ph
-        self._inputs = None
 
     def get(self, phase: str, what: str) -> Any:
         key = (phase, what)
         if key not in self._cache:
-            self._activities()
-            table = self._tables[phase]
-            lia = engines.log_iap(table, self._log_a, self._log_aw, self._ph)[:, 0]
-            si = lia - table.log_k(self.temperature)[:, 0]
+            lia = self._log_iap(self._tables[phase])
+            si = lia - self._tables[phase].log_k(self.temperature)[:, 0]
             with np.errstate(over="ignore"):
                 omega = 10.0**si
             for name, value in (("log_iap", lia), ("si", si), ("omega", omega)):
                 self._cache[(phase, name)] = scalar_or_array(value.reshape(self._shape))
         return self._cache[key]
+
+    def _log_iap(self, table: engines.PhaseTable) -> FloatArray:
+        """log10 IAP of one phase, in blocks of rows that stay in cache (a big batch
+        would otherwise make several temporaries of its full size)."""
+        molality, log_gamma, columns, presence, water_activity, ph = self._inputs
+        n = len(ph)
+        lia = np.empty(n)
+        used = [int(c) for c in np.flatnonzero(table.nu[0])]
+        size = engines.COMPILED_CHUNK
+        for lo in range(0, n, size):
+            rows = slice(lo, min(lo + size, n))
+            log_a = engines.component_log_activities(
+                molality[rows], log_gamma[rows], columns, presence[rows], used
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_aw = np.log10(water_activity[rows])
+            lia[rows] = engines.log_iap(table, log_a, log_aw, ph[rows])[:, 0]
+        return lia
 
 
 class _LazyPhaseMap(Mapping[str, Any]):
