@@ -324,14 +324,17 @@ def speciate(
         through a reaction. [eq/kg]
     engine : {"auto", "numpy", "numba"}
         ``"numba"`` runs the compiled kernel (:mod:`oxalate._engines`, needs
-        the optional numba package; fixed pH, no charge balance, Davies
-        only), several times faster on large batches; its first call in a
-        new installation compiles for a few seconds, later ones load the
-        cache.  ``"numpy"`` is the pure-numpy solver.  ``"auto"`` takes
+        the optional numba package; the Davies model, a fixed pH or a
+        charge balance), several times faster on large batches; its first
+        call in a new installation compiles for a few seconds, later ones
+        load the cache.  ``"numpy"`` is the pure-numpy solver.  ``"auto"`` takes
         numba when it is installed and the case is one it covers.  Both
         solve the same equations; they agree to about 1e-12.  The kernel
         runs batches of 2048 rows or more on numba's threads
-        (``numba.set_num_threads``); the results do not depend on how many.
+        (``numba.set_num_threads``) when called from the main thread, and on
+        the calling thread otherwise (it releases the GIL, so a thread pool
+        scales); the results do not depend on how many.  See
+        :doc:`/big_batches`.
 
     Returns
     -------
@@ -573,6 +576,11 @@ class SpeciationOutputs(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self.columns)
+
+    def __repr__(self) -> str:
+        # short whatever the batch: the arrays are read by name, not printed
+        ok = int(np.count_nonzero(self.converged))
+        return f"SpeciationOutputs({', '.join(self.columns)}; shape {self.shape}, {ok} converged)"
 
     def to_dataframe(self) -> Any:
         """The outputs as a pandas DataFrame, one row per solution, with converged and reason."""
