@@ -86,3 +86,39 @@ def test_outputs_keep_failed_rows_and_their_reasons() -> None:
     r = oxalate.speciate(s, outputs=["SI_COM"])
     assert r.converged.tolist() == [True, False, True]
     assert np.isnan(r["SI_COM"][1]) and r.reason[1].startswith("invalid input")
+
+
+def test_compiled_speciation_writes_every_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled fixed-pH path allocates its big arrays without filling them
+    (``fill=False``, one write instead of two): every entry must then be written,
+    NaN on the rows that did not converge. Poison the allocation and look for it."""
+    pytest.importorskip("numba")
+    from oxalate._engines import records
+
+    poison = 7.77e77
+    original = records.SpeciationResult.empty.__func__  # type: ignore[attr-defined]
+
+    def poisoned(cls: type, *args: object, fill: bool = True) -> object:
+        r = original(cls, *args, fill=fill)
+        if not fill:
+            for array in (r.molality, r.log_gamma, r.totals):
+                array[...] = poison
+        return r
+
+    monkeypatch.setattr(records.SpeciationResult, "empty", classmethod(poisoned))
+    rng = np.random.default_rng(3)
+    n = 4000
+    totals = {c: 10 ** rng.uniform(-9, 0.3, n) for c in ("Ca", "Mg", "Na", "Cl", "Ox", "SO4")}
+    for v in totals.values():
+        v[rng.random(n) < 0.2] = 0.0
+    totals["Ca"][::97] = np.nan  # invalid rows
+    s = oxalate.Solution.from_arrays(totals, pH=rng.uniform(0, 14, n), temperature_kelvin=310.15)
+    with pytest.warns(oxalate.OxalateRangeWarning):
+        r = oxalate.speciate(s, engine="numba", chunk_size=1000)
+    assert not r.converged.all() and r.converged.any()  # both kinds of row are present
+    assert not np.any(r.molality == poison)
+    assert not np.any(r.log_gamma == poison)
+    for c, v in r.totals.items():
+        assert not np.any(v == poison), c
+    np.testing.assert_array_equal(r.totals["Ox"], totals["Ox"])
+    assert np.isnan(r.molality[~r.converged]).all()

@@ -77,7 +77,7 @@ import numpy.typing as npt
 
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
-from ._common import scalar_or_array
+from ._common import column_stack, scalar_or_array
 from ._errors import OxalateRangeWarning
 from .activity import check_model, warn_if_outside
 from .database import WATER_MOLAR_MASS, ConstantSet, canonical_phase, resolve_constants
@@ -387,7 +387,7 @@ def precipitate(
     engines.check_engine(engine)
     system = model.system
     problem = engines.PrecipitationProblem(
-        totals=np.stack([np.ravel(solution.totals[c]) for c in system.solutes], axis=1),
+        totals=column_stack([solution.totals[c] for c in system.solutes]),
         temperature=np.ravel(solution.temperature).astype(np.float64),
         ph=None if solution.pH is None else np.ravel(solution.pH).astype(np.float64),
         initial=init,

@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
-from ._common import scalar_or_array
+from ._common import column_stack, scalar_or_array
 from .activity import check_model, warn_if_outside
 from .database import analyte, canonical_phase, chemical_system, resolve_constants
 from .solution import ANALYTES, Solution
@@ -133,7 +133,7 @@ def _problem(
     solution, goal = _with_target(solution, target)
     problem = engines.SearchProblem(
         kind=kind,
-        totals=np.stack([np.ravel(v) for v in solution.totals.values()], axis=1),
+        totals=column_stack(list(solution.totals.values())),
         temperature=np.ravel(solution.temperature).astype(np.float64),
         ph=None if solution.pH is None else np.ravel(solution.pH).astype(np.float64),
         goal=goal,

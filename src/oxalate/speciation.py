@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
-from ._common import scalar_or_array
+from ._common import column_stack, scalar_or_array
 from .activity import check_model, warn_if_outside
 from .database import canonical_phase, chemical_system, constant_set, resolve_constants
 from .solution import ANALYTES, Solution
@@ -324,14 +324,17 @@ def speciate(
         through a reaction. [eq/kg]
     engine : {"auto", "numpy", "numba"}
         ``"numba"`` runs the compiled kernel (:mod:`oxalate._engines`, needs
-        the optional numba package; fixed pH, no charge balance, Davies
-        only), several times faster on large batches; its first call in a
-        new installation compiles for a few seconds, later ones load the
-        cache.  ``"numpy"`` is the pure-numpy solver.  ``"auto"`` takes
+        the optional numba package; the Davies model, a fixed pH or a
+        charge balance), several times faster on large batches; its first
+        call in a new installation compiles for a few seconds, later ones
+        load the cache.  ``"numpy"`` is the pure-numpy solver.  ``"auto"`` takes
         numba when it is installed and the case is one it covers.  Both
         solve the same equations; they agree to about 1e-12.  The kernel
         runs batches of 2048 rows or more on numba's threads
-        (``numba.set_num_threads``); the results do not depend on how many.
+        (``numba.set_num_threads``) when called from the main thread, and on
+        the calling thread otherwise (it releases the GIL, so a thread pool
+        scales); the results do not depend on how many.  See
+        :doc:`/big_batches`.
 
     Returns
     -------
@@ -396,7 +399,7 @@ def speciate(
         check_iterations(chunk_size, "chunk_size")
     shape = solution.shape
     n = solution.size
-    totals = np.stack([np.ravel(solution.totals[c]) for c in system.solutes], axis=1)
+    totals = column_stack([solution.totals[c] for c in system.solutes])
     # a fixed pH, or the first guess of a solved one
     ph = np.full(n, 7.0) if solution.pH is None else np.ravel(solution.pH).astype(np.float64)
     offset = (
@@ -574,6 +577,11 @@ class SpeciationOutputs(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self.columns)
 
+    def __repr__(self) -> str:
+        # short whatever the batch: the arrays are read by name, not printed
+        ok = int(np.count_nonzero(self.converged))
+        return f"SpeciationOutputs({', '.join(self.columns)}; shape {self.shape}, {ok} converged)"
+
     def to_dataframe(self) -> Any:
         """The outputs as a pandas DataFrame, one row per solution, with converged and reason."""
         try:
@@ -666,36 +674,40 @@ class _PhaseSaturation:
         self._tables = {p: engines.phase_table(cs, (p,)) for p in self.phases}
         self._shape = shape
         self.temperature = np.asarray(temperature, dtype=np.float64)
-        self._inputs: tuple[Any, ...] | None = (
+        self._inputs: tuple[Any, ...] = (
             result.molality, result.log_gamma, model.gamma_columns, presence,
             result.water_activity, result.pH,
         )  # fmt: skip
-        self._log_a = np.zeros((0, 0))
-        self._log_aw = np.zeros(0)
-        self._ph = np.zeros(0)
         self._cache: dict[tuple[str, str], Any] = {}
-
-    def _activities(self) -> None:
-        if self._inputs is None:
-            return
-        molality, log_gamma, columns, presence, water_activity, ph = self._inputs
-        self._log_a = engines.component_log_activities(molality, log_gamma, columns, presence)
-        self._log_aw = np.log10(water_activity)
-        self._ph = ph
-        self._inputs = None
 
     def get(self, phase: str, what: str) -> Any:
         key = (phase, what)
         if key not in self._cache:
-            self._activities()
-            table = self._tables[phase]
-            lia = engines.log_iap(table, self._log_a, self._log_aw, self._ph)[:, 0]
-            si = lia - table.log_k(self.temperature)[:, 0]
+            lia = self._log_iap(self._tables[phase])
+            si = lia - self._tables[phase].log_k(self.temperature)[:, 0]
             with np.errstate(over="ignore"):
                 omega = 10.0**si
             for name, value in (("log_iap", lia), ("si", si), ("omega", omega)):
                 self._cache[(phase, name)] = scalar_or_array(value.reshape(self._shape))
         return self._cache[key]
+
+    def _log_iap(self, table: engines.PhaseTable) -> FloatArray:
+        """log10 IAP of one phase, in blocks of rows that stay in cache (a big batch
+        would otherwise make several temporaries of its full size)."""
+        molality, log_gamma, columns, presence, water_activity, ph = self._inputs
+        n = len(ph)
+        lia = np.empty(n)
+        used = [int(c) for c in np.flatnonzero(table.nu[0])]
+        size = engines.COMPILED_CHUNK
+        for lo in range(0, n, size):
+            rows = slice(lo, min(lo + size, n))
+            log_a = engines.component_log_activities(
+                molality[rows], log_gamma[rows], columns, presence[rows], used
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_aw = np.log10(water_activity[rows])
+            lia[rows] = engines.log_iap(table, log_a, log_aw, ph[rows])[:, 0]
+        return lia
 
 
 class _LazyPhaseMap(Mapping[str, Any]):

@@ -212,7 +212,7 @@ def speciate(
         compiled = _compiled_module()
         if problem.fixed_ph:  # the kernel writes each block into the result itself
             result: SpeciationResult = SpeciationResult.empty(
-                problem.size, len(model.z), model.n_gamma, problem.totals
+                problem.size, len(model.z), model.n_gamma, problem.totals, fill=False
             )
             size = problem.chunk_size or COMPILED_CHUNK
             for lo in range(0, problem.size, size):

@@ -11,6 +11,7 @@ activity coefficients.  Its sizes and indices come from the chemical system of
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -203,15 +204,27 @@ def phase_table(constants: ConstantSet, keys: tuple[str, ...]) -> PhaseTable:
 
 
 def component_log_activities(
-    molality: FloatArray, log_gamma: FloatArray, gamma_columns: IndexArray, totals: FloatArray
+    molality: FloatArray,
+    log_gamma: FloatArray,
+    gamma_columns: IndexArray,
+    totals: FloatArray,
+    components: Sequence[int] | None = None,
 ) -> FloatArray:
     """log10 activity of each component but H (N, C) in a speciation.
 
     ``log_gamma`` is in a model's stored layout (``gamma_columns``); a
     component whose total is not positive has activity 0 (log10 = -inf), so no
-    phase holding it forms.
+    phase holding it forms.  With ``components`` only those columns are
+    computed (the same figures) and the others are 0: what one phase needs.
     """
     nc = totals.shape[1]
+    if components is not None:
+        log_a_some = np.zeros((len(molality), nc))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for c in components:
+                log_a_c = np.log10(molality[:, c]) + log_gamma[:, gamma_columns[c]]
+                log_a_some[:, c] = np.where(totals[:, c] > 0, log_a_c, -np.inf)
+        return log_a_some
     with np.errstate(divide="ignore", invalid="ignore"):
         log_a = np.log10(molality[:, :nc]) + log_gamma[:, gamma_columns[:nc]]
         return np.asarray(np.where(totals > 0, log_a, -np.inf))

@@ -165,15 +165,25 @@ class SpeciationResult(_Rows):
     engine: str = "numpy"
 
     @classmethod
-    def empty(cls, n: int, n_species: int, n_gamma: int, totals: FloatArray) -> SpeciationResult:
-        """NaN everywhere, nothing converged; ``totals`` copied."""
+    def empty(
+        cls, n: int, n_species: int, n_gamma: int, totals: FloatArray, *, fill: bool = True
+    ) -> SpeciationResult:
+        """NaN everywhere, nothing converged; ``totals`` copied.
+
+        ``fill=False`` leaves ``molality``, ``log_gamma`` and ``totals`` (the
+        big arrays) uninitialised, for a caller that writes every entry of
+        them, as the compiled kernel does (NaN on the rows it does not
+        converge, the totals copied block by block).  A big
+        batch then writes them once, not twice.
+        """
+        new = np.full if fill else (lambda shape, _: np.empty(shape))
         return cls(
-            molality=np.full((n, n_species), np.nan),
-            log_gamma=np.full((n, n_gamma), np.nan),
+            molality=new((n, n_species), np.nan),
+            log_gamma=new((n, n_gamma), np.nan),
             ionic_strength=np.full(n, np.nan),
             water_activity=np.full(n, np.nan),
             pH=np.full(n, np.nan),
-            totals=np.array(totals, dtype=np.float64),
+            totals=np.array(totals, dtype=np.float64) if fill else np.empty(np.shape(totals)),
             converged=np.zeros(n, dtype=bool),
             residual=np.full(n, np.nan),
             iterations=np.zeros(n, dtype=np.int64),
