@@ -434,7 +434,7 @@ def _seed_bins(
         zlo = (np.log(lo)[None, :] - np.log(size)[:, None]) / s
         zhi = (np.log(hi)[None, :] - np.log(size)[:, None]) / s
     share = ndtr(zhi) - ndtr(zlo)
-    held = share @ grid.volumes
+    held = np.einsum("ks,s->k", share, grid.volumes)  # summed alike for every row
     return np.asarray(share * np.where(held > 0, volume / held, 0.0)[:, None])
 
 

@@ -49,6 +49,7 @@ from ..database import WATER_MOLAR_MASS
 from ..thermo import water_density_kelvin
 from . import crystal
 from .crystal import AggregationKernel, SectionalGrid
+from .linalg import rowdot
 from .model import PhaseTable, SpeciesModel, speciation_log_iap
 from .ode import integrate
 from .records import (
@@ -216,13 +217,13 @@ class _Liquid:
 
     def water_share(self, xi: FloatArray, rows: IndexArray) -> FloatArray:
         """Water moles left per kg of initial water (solvent plus OH⁻ water): (m,)."""
-        return np.asarray(1.0 / WATER_MOLAR_MASS + self.oh0[rows] - xi @ self.phases.water)
+        return np.asarray(1.0 / WATER_MOLAR_MASS + self.oh0[rows] - rowdot(xi, self.phases.water))
 
     def exact(
         self, xi: FloatArray, rows: IndexArray, w_tol: float = 1e-15
     ) -> tuple[SpeciationResult, FloatArray, FloatArray, FloatArray]:
         """Speciation, W, totals and u = ln Ω (m, P) of the liquid at ξ, water solved."""
-        remaining = self.total0[rows] - xi @ self.phases.nu
+        remaining = self.total0[rows] - rowdot(xi, self.phases.nu)
         wt = self.water_share(xi, rows)
         water = wt / (1.0 / WATER_MOLAR_MASS + self.oh0[rows])
         sp = None
@@ -241,7 +242,7 @@ class _Liquid:
                     solve_ph=self.closed,
                 )
             )
-            new = wt / (1.0 / WATER_MOLAR_MASS + sp.molality @ self.model.nu_w)
+            new = wt / (1.0 / WATER_MOLAR_MASS + rowdot(sp.molality, self.model.nu_w))
             change = np.nanmax(np.abs(new / water - 1.0), initial=0.0)
             water = np.where(np.isfinite(new), new, water)
             if self.closed:
@@ -271,7 +272,7 @@ def _initial_liquid(
     )
     ok = sp0.converged
     m0 = np.nan_to_num(sp0.molality)
-    q0 = np.where(ok, m0 @ model.z, np.nan) if given else np.where(ok, 0.0, np.nan)
+    q0 = np.where(ok, rowdot(m0, model.z), np.nan) if given else np.where(ok, 0.0, np.nan)
     log_k = tab.log_k(problem.temperature)
     with np.errstate(invalid="ignore"):
         u0 = LN10 * (speciation_log_iap(model, tab, sp0) - log_k)
@@ -283,7 +284,7 @@ def _initial_liquid(
         closed=problem.closed,
         ph0=np.asarray(sp0.pH, dtype=np.float64),
         q0=q0,
-        oh0=m0 @ model.nu_w,
+        oh0=rowdot(m0, model.nu_w),
         u0=np.where(ok[:, None], u0, np.nan),
         log_k=log_k,
         speciate=speciate,
@@ -306,7 +307,7 @@ def _coefficients(values: FloatArray) -> FloatArray:
     basis = np.cos(np.pi * np.outer(j, j) / (k - 1))  # T_j(z_i), symmetric
     weights = np.ones(k)
     weights[[0, -1]] = 0.5
-    coef = (values * weights) @ basis * (2.0 / (k - 1))
+    coef = rowdot(values * weights, basis) * (2.0 / (k - 1))
     coef[:, [0, -1]] *= 0.5
     return np.asarray(coef)
 
@@ -1026,7 +1027,7 @@ def _population(
         assert grid is not None
         num = y[:, 1:]
         for k in range(4):
-            mom[:, k] = num @ grid.sizes**k
+            mom[:, k] = rowdot(num, grid.sizes**k)
         occupied = num >= count
         top = grid.n - 1 - np.argmax(occupied[:, ::-1], axis=1)
         last = np.where(occupied.any(axis=1), top, -1)

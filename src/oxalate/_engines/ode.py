@@ -196,7 +196,7 @@ def integrate(
         scale0 = atol_rows + rtol * np.abs(y)
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = np.max(np.abs(f) / scale0, axis=1)
-        h = np.where(rate > 0, rtol**0.25 / rate, np.inf)
+            h = np.where(rate > 0, rtol**0.25 / rate, np.inf)
     else:
         h = np.array(first_step, dtype=np.float64)
     t_end = float(times[-1])
