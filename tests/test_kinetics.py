@@ -304,5 +304,5 @@ def test_bad_input_names_the_argument(kwargs: dict[str, Any], argument: str) -> 
 
 
 def test_growth_without_seeds_or_nucleation_is_refused() -> None:
-    with pytest.raises(ValueError, match="seeds|nucleation"):
+    with pytest.raises(ValueError, match=r"seeds|nucleation"):
         oxalate.crystallize(v1(), Q([0, 10], "s"), growth=Growth("3e-11 m/s"))

@@ -161,7 +161,7 @@ def test_v1_end_state_is_precipitate(v1_ours: Any) -> None:
     assert np.all(np.diff(v1_ours.amount["COM"]) > 0)
 
 
-# --- urine-like rows at 37 °C, seeded growth G = k sigma^2 ------------------------------------------
+# --- urine-like rows at 37 °C, seeded growth G = k sigma^2 ------------------------------
 
 
 def _urine(n: int = 4, seed: int = 7) -> tuple[dict[str, np.ndarray], np.ndarray]:
