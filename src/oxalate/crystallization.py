@@ -17,14 +17,14 @@ from it, so mass is conserved exactly by construction.  pH is ``"closed"``
 
 Each phase is described according to its law and options:
 
-===========================================  =========================================
-law and options                              description (state per row)
-===========================================  =========================================
-:class:`~oxalate.kinetics.BulkRate`          the amount ξ alone
-``Growth`` with seeds only                   the growth Λ every seed shared: ξ(Λ)
-``Growth`` with nucleation (``"moments"``)   μ₀, μ₁, μ₂, ξ and Λ (exact for G(σ))
+=============================================  =============================================
+law and options                                description (state per row)
+=============================================  =============================================
+:class:`~oxalate.kinetics.BulkRate`            the amount ξ alone
+``Growth`` with seeds only                     the growth Λ every seed shared: ξ(Λ)
+``Growth`` with nucleation (``"moments"``)     μ₀, μ₁, μ₂, ξ and Λ (exact for G(σ))
 ``Growth`` with aggregation (``"sectional"``)  crystals per size class (fixed pivots)
-===========================================  =========================================
+=============================================  =============================================
 
 Numerics
 --------
