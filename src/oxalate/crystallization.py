@@ -48,6 +48,8 @@ import numpy.typing as npt
 
 from . import _engines as engines
 from ._common import scalar_or_array
+from ._kinetics_inputs import phase_info as _phase_info
+from ._kinetics_inputs import quantity_array as _value
 from .activity import check_model, warn_if_outside
 from .database import ConstantSet, canonical_phase, resolve_constants
 from .kinetics import (
@@ -237,7 +239,6 @@ class _Raw:
 
 
 def _times(time: Any) -> FloatArray:
-    from .kinetics import _value
 
     if isinstance(time, str):
         time = Quantity(time)
@@ -291,7 +292,6 @@ def _rows(value: Any, shape: tuple[int, ...], name: str) -> FloatArray:
 
 
 def _phase_mass(cs: ConstantSet, key: str) -> float:
-    from .kinetics import _phase_info
 
     return _phase_info(key, cs)[2]
 
@@ -579,7 +579,6 @@ def crystallize(
         raise ValueError(f"detection={detection!r} must be a volume fraction in (0, 1)")
     if not (isinstance(max_steps, int) and max_steps > 0):
         raise ValueError(f"max_steps={max_steps!r} must be a positive integer")
-    from .kinetics import _value
 
     count_value = float(_value(count, "1/kg", "count", "'1 1/kg'", positive=True))
     times = _times(time)
