@@ -19,6 +19,7 @@ from . import equil2 as equil2
 from . import fluids as fluids
 from . import indices as indices
 from . import kernels as kernels
+from . import kinetics as kinetics
 from ._errors import (
     OxalateEngineWarning,
     OxalateInputWarning,
@@ -26,6 +27,7 @@ from ._errors import (
     OxalateWarning,
 )
 from .activity import ACTIVITY_MODELS, activity_coefficient, ionic_strength
+from .crystallization import Crystallization, crystallize
 from .database import CONSTANT_SETS, ConstantSet, constant_set
 from .precipitation import (
     Dilution,
@@ -52,6 +54,7 @@ __all__ = [
     "ACTIVITY_MODELS",
     "CONSTANT_SETS",
     "ConstantSet",
+    "Crystallization",
     "Dilution",
     "OxalateEngineWarning",
     "OxalateInputWarning",
@@ -67,6 +70,7 @@ __all__ = [
     "activity_coefficient",
     "compile",
     "constant_set",
+    "crystallize",
     "debye_huckel_a",
     "debye_huckel_b",
     "dilution_for",

@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from .._errors import OxalateEngineWarning, user_stacklevel
-from . import numpy_reaction, numpy_search, numpy_speciation
+from . import crystal, kinetics, numpy_reaction, numpy_search, numpy_speciation
 from .cache import KernelCacheError
 from .model import (
     PhaseTable,
@@ -79,6 +79,9 @@ __all__ = [
     "SpeciationResult",
     "SpeciesModel",
     "component_log_activities",
+    "crystal",
+    "crystallize",
+    "kinetics",
     "log_iap",
     "phase_table",
     "precipitate",
@@ -361,3 +364,17 @@ def build_compiled(model: SpeciesModel, kernel: str) -> None:
             initial=np.zeros((n, 1)), phases=tab,
         ),
     )  # fmt: skip
+
+
+def crystallize(
+    model: SpeciesModel, problem: kinetics.CrystallizationProblem, engine: str = "auto"
+) -> kinetics.CrystallizationResult:
+    """Crystallise a batch over time (:mod:`.kinetics`), speciating with ``engine``."""
+
+    def run_speciate(p: SpeciationProblem) -> SpeciationResult:
+        return speciate(model, p, engine)
+
+    def run_precipitate(p: PrecipitationProblem) -> PrecipitationResult:
+        return precipitate(model, p, engine)
+
+    return kinetics.solve(model, problem, run_speciate, run_precipitate)
