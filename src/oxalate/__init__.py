@@ -24,6 +24,7 @@ from ._errors import (
     OxalateEngineWarning,
     OxalateInputWarning,
     OxalateRangeWarning,
+    OxalateRowWarning,
     OxalateWarning,
 )
 from .activity import ACTIVITY_MODELS, activity_coefficient, ionic_strength
@@ -59,6 +60,7 @@ __all__ = [
     "OxalateEngineWarning",
     "OxalateInputWarning",
     "OxalateRangeWarning",
+    "OxalateRowWarning",
     "OxalateWarning",
     "Precipitation",
     "Quantity",

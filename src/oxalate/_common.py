@@ -8,14 +8,21 @@ Nothing here imports another module of the package.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ReadOnlyMap", "column_stack", "package_data", "read_csv", "scalar_or_array"]
+__all__ = [
+    "PhaseMap",
+    "ReadOnlyMap",
+    "column_stack",
+    "package_data",
+    "read_csv",
+    "scalar_or_array",
+]
 
 
 def package_data(name: str) -> Any:
@@ -94,3 +101,42 @@ class ReadOnlyMap(Mapping[str, Any]):
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         return ReadOnlyMap, (self._data,)
+
+
+class PhaseMap(ReadOnlyMap):
+    """A read-only mapping keyed by phase that also accepts the phase's other names.
+
+    ``resolve`` maps a name (``"whewellite"``, ``"com"``) to the key it stands
+    for (``"COM"``), e.g. ``functools.partial(database.canonical_phase,
+    known=keys)``; a name it does not know raises a KeyError that lists the keys.
+
+    Examples
+    --------
+    >>> from oxalate._common import PhaseMap
+    >>> m = PhaseMap({"COM": 1.0}, lambda name: {"whewellite": "COM"}[name.lower()])
+    >>> m["COM"], m["Whewellite"]
+    (1.0, 1.0)
+    """
+
+    __slots__ = ("_resolve",)
+
+    def __init__(
+        self, data: Mapping[str, Any] | None = None, resolve: Callable[[str], str] | None = None
+    ) -> None:
+        super().__init__(data)
+        self._resolve = resolve
+
+    def __getitem__(self, key: str) -> Any:
+        if key in self._data:
+            return self._data[key]
+        if self._resolve is not None and isinstance(key, str):
+            try:
+                resolved = self._resolve(key)
+            except (KeyError, ValueError):
+                resolved = None
+            if resolved in self._data:
+                return self._data[resolved]
+        raise KeyError(f"{key!r} is not one of the phases here: {list(self._data)}")
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return PhaseMap, (self._data, self._resolve)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
+from collections import Counter
+from typing import Any
+
+import numpy as np
 
 __all__ = [
     "OxalateEngineWarning",
     "OxalateInputWarning",
     "OxalateRangeWarning",
+    "OxalateRowWarning",
     "OxalateWarning",
+    "warn_failed_rows",
 ]
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -43,6 +50,41 @@ class OxalateEngineWarning(OxalateWarning):
     kernels safely (see ``oxalate.compile``); the results are the same, only
     slower.
     """
+
+
+class OxalateRowWarning(OxalateWarning):
+    """Rows of a batch failed: their results are NaN, with a ``reason`` each.
+
+    One warning per call, with the count of failed rows per reason and the
+    labels (or positions) of the first few; the other rows are unaffected.
+    """
+
+
+def warn_failed_rows(what: str, reason: Any, labels: Any = None, shown: int = 5) -> None:
+    """One :class:`OxalateRowWarning` for the rows of ``reason`` that are not empty.
+
+    ``reason`` is the result's array of reasons ("" for a row that succeeded);
+    ``labels`` the rows' labels (see ``Solution.with_labels``), else positions
+    are shown.
+    """
+    flat = np.ravel(np.asarray(reason, dtype=object))
+    failed = np.flatnonzero(flat != "")
+    if failed.size == 0:
+        return
+    counts = Counter(str(r) for r in flat[failed])
+    by_reason = "; ".join(f"{n} {r!r}" for r, n in counts.most_common())
+    if labels is not None and np.ndim(flat) == 1 and len(labels) == flat.size:
+        first = [str(np.asarray(labels, dtype=object)[i]) for i in failed[:shown]]
+        where = "rows labelled " + ", ".join(first)
+    else:
+        where = "rows at positions " + ", ".join(str(int(i)) for i in failed[:shown])
+    more = ", ..." if failed.size > shown else ""
+    warnings.warn(
+        f"{what}: {failed.size} of {flat.size} row(s) failed and are NaN ({by_reason}); "
+        f"{where}{more}. See the result's reason.",
+        OxalateRowWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def user_stacklevel() -> int:

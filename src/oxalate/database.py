@@ -159,8 +159,8 @@ def analyte(name: str) -> Analyte:
     Examples
     --------
     >>> from oxalate.database import analyte
-    >>> analyte("Ox").name
-    'oxalate'
+    >>> analyte("Ox").name, analyte("Oxalate").name
+    ('oxalate', 'oxalate')
     """
     table = analytes()
     if name in table:
@@ -168,6 +168,11 @@ def analyte(name: str) -> Analyte:
     for item in table.values():
         if name == item.component:
             return item
+    if isinstance(name, str):  # any case: "Oxalate", "OX"
+        folded = name.strip().casefold()
+        for item in table.values():
+            if folded in (item.name.casefold(), item.component.casefold()):
+                return item
     raise KeyError(f"unknown analyte {name!r}; known: {sorted(table)}")
 
 

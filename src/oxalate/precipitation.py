@@ -69,7 +69,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -77,8 +78,8 @@ import numpy.typing as npt
 
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
-from ._common import column_stack, scalar_or_array
-from ._errors import OxalateRangeWarning
+from ._common import PhaseMap, column_stack, scalar_or_array
+from ._errors import OxalateRangeWarning, warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import WATER_MOLAR_MASS, ConstantSet, canonical_phase, resolve_constants
 from .searches import Dilution, Threshold, Titration, dilution_for, threshold, titrate
@@ -217,13 +218,16 @@ class Precipitation:
     reason: Any
     iterations: Any
     ph_mode: str
+    #: the input rows' labels (``Solution.with_labels``): the index of to_dataframe()
+    labels: Any = field(repr=False, default=None)
 
     def to_dataframe(self) -> Any:
         """The result as a pandas DataFrame, one row per solution (pandas needed).
 
         Columns: ``amount_<phase>``, ``present_<phase>`` [mol/kg initial water],
         ``water_mass`` [kg], ``converged``, ``reason``, ``pH``, ``total_<component>``
-        [mol/kg water left] and ``SI_<phase>`` after reaction.
+        [mol/kg water left], ``SI_<phase>`` and ``omega_<phase>`` after reaction;
+        the index is the input's labels (``Solution.with_labels``), if any.
 
         Examples
         --------
@@ -254,7 +258,14 @@ class Precipitation:
             flat[f"total_{c}"] = np.ravel(v)
         for p, v in self.speciation.saturation_index.items():
             flat[f"SI_{p}"] = np.ravel(v)
-        return pd.DataFrame(flat)
+        for p, v in self.speciation.supersaturation.items():
+            flat[f"omega_{p}"] = np.ravel(v)
+        return pd.DataFrame(flat, index=self.labels)
+
+
+def _resolver(keys: Sequence[str]) -> Any:
+    """Maps a phase's other names (``"whewellite"``) to its key among ``keys``."""
+    return partial(canonical_phase, known=tuple(keys))
 
 
 def precipitate(
@@ -399,7 +410,9 @@ def precipitate(
     )
     result = engines.precipitate(model, problem, engine)
     warn_if_outside(model_name, result.speciation.ionic_strength[result.converged])
-    return _precipitation(model, problem, result, shape, ph_mode, solution.pH is None)
+    warn_failed_rows("precipitate", result.reason, solution.labels)
+    out = _precipitation(model, problem, result, shape, ph_mode, solution.pH is None)
+    return out if solution.labels is None else replace(out, labels=solution.labels)
 
 
 def _precipitation(
@@ -431,8 +444,8 @@ def _precipitation(
 
     return Precipitation(
         phases=keys,
-        amount={p: shaped(xi[:, i]) for i, p in enumerate(keys)},
-        present={p: shaped(left[:, i]) for i, p in enumerate(keys)},
+        amount=PhaseMap({p: shaped(xi[:, i]) for i, p in enumerate(keys)}, _resolver(keys)),
+        present=PhaseMap({p: shaped(left[:, i]) for i, p in enumerate(keys)}, _resolver(keys)),
         solution=final,
         speciation=sp,
         water_mass=shaped(result.water),

@@ -20,7 +20,7 @@ speciation of the rows not yet converged (:mod:`oxalate._engines`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -29,9 +29,10 @@ import numpy.typing as npt
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import column_stack, scalar_or_array
+from ._errors import warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import analyte, canonical_phase, chemical_system, resolve_constants
-from .solution import ANALYTES, Solution
+from .solution import ANALYTES, Solution, component_key
 from .units import Quantity, solution_density
 
 __all__ = [
@@ -50,7 +51,7 @@ PhMode = Literal["closed", "fixed"]
 def _component_key(name: Any, argument: str) -> str:
     if not isinstance(name, str):
         raise TypeError(f"{argument}={name!r} must be an analyte name such as 'oxalate'")
-    key = ANALYTES.get(name, name)
+    key = str(component_key(name))
     if key not in chemical_system().solutes:
         raise ValueError(f"{argument}={name!r} is not known; accepted: {list(ANALYTES)}")
     return key
@@ -199,6 +200,42 @@ class Threshold:
     converged: Any
     reason: Any
     iterations: Any
+    #: the input rows' labels (``Solution.with_labels``): the index of to_dataframe()
+    labels: Any = field(repr=False, default=None)
+
+    def to_dataframe(self) -> Any:
+        """The result as a pandas DataFrame, one row per solution (pandas needed).
+
+        Columns: ``threshold_<component>`` [mol/kg], ``target``, ``omega`` reached,
+        ``converged``, ``reason``, ``iterations``, ``pH`` and the SI of every phase
+        at the threshold; the index is the input's labels, if any.
+
+        Examples
+        --------
+        >>> import pytest
+        >>> _ = pytest.importorskip("pandas")
+        >>> import oxalate
+        >>> plasma = oxalate.Solution(calcium="1.2 mmol/kg", sodium="140 mmol/kg",
+        ...                           chloride="100 mmol/kg", pH=7.4, temperature="37 degC")
+        >>> df = oxalate.threshold(plasma).to_dataframe()
+        >>> list(df.columns[:4])
+        ['threshold_Ox', 'target', 'omega', 'converged']
+        """
+        try:
+            import pandas as pd
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("to_dataframe() needs pandas: pip install pandas") from err
+        flat: dict[str, Any] = {
+            f"threshold_{self.component}": np.ravel(self.molality),
+            "target": np.ravel(self.target),
+            "omega": np.ravel(self.supersaturation),
+            "converged": np.ravel(self.converged),
+            "reason": np.ravel(self.reason),
+            "iterations": np.ravel(self.iterations),
+        }
+        if self.solution.pH is not None:
+            flat["pH"] = np.ravel(self.solution.pH)
+        return pd.DataFrame(flat, index=self.labels)
 
     def molarity(self, density: Any = None) -> Any:
         """The threshold as a molar concentration at the threshold's composition. [mol/L]
@@ -338,6 +375,7 @@ def threshold(
     )  # fmt: skip
     result = engines.search(model, problem, engine)
     _warn_range(model, result)
+    warn_failed_rows("threshold", result.reason, solution.labels)
     shape = solution.shape
 
     def shaped(x: Any) -> Any:
@@ -353,6 +391,7 @@ def threshold(
         converged=shaped(result.converged),
         reason=shaped(result.reason),
         iterations=shaped(result.iterations),
+        labels=solution.labels,
     )
 
 

@@ -41,6 +41,29 @@ ANALYTES: dict[str, str] = {
     "carbonate": "CO3",
 }
 
+
+def component_key(name: Any) -> Any:
+    """The component key (``"Ox"``) of an analyte name or key in any case (``"Oxalate"``).
+
+    Anything else comes back unchanged, for the caller to refuse with its own message.
+
+    Examples
+    --------
+    >>> from oxalate.solution import component_key
+    >>> component_key("Oxalate"), component_key("ca"), component_key("nonsuch")
+    ('Ox', 'Ca', 'nonsuch')
+    """
+    if name in ANALYTES:
+        return ANALYTES[name]
+    if not isinstance(name, str):
+        return name
+    folded = name.strip().casefold()
+    for full, key in ANALYTES.items():
+        if folded in (full, key.casefold()):
+            return key
+    return name
+
+
 _PH_RANGE = (0.0, 14.0)
 #: Batches up to this size show every value in their repr.
 _REPR_MAX_ROWS = 24
@@ -134,6 +157,7 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
     pH: FloatArray | None
     temperature: FloatArray
     shape: tuple[int, ...]
+    labels: Any
 
     def __init__(
         self,
@@ -218,7 +242,7 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
 
         keyed = {}
         for name, value in totals.items():
-            key = ANALYTES.get(name, name)
+            key = component_key(name)
             if key not in chemical_system().solutes:
                 raise ValueError(f"totals: unknown component {name!r}; accepted: {list(ANALYTES)}")
             keyed[analyte(key).name] = Quantity(np.asarray(value, dtype=np.float64), "mol/kg")
@@ -275,7 +299,7 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         solutes = chemical_system().solutes
         keyed: dict[str, Any] = {}
         for name, value in totals.items():
-            key = ANALYTES.get(name, name)
+            key = component_key(name)
             if key not in solutes:
                 raise ValueError(f"totals: unknown component {name!r}; accepted: {list(ANALYTES)}")
             array = np.asarray(value, dtype=np.float64)
@@ -326,20 +350,54 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         object.__setattr__(self, "pH", None if ph is None else frozen(ph))
         object.__setattr__(self, "temperature", frozen(temperature))
         object.__setattr__(self, "shape", tuple(shape))
+        object.__setattr__(self, "labels", None)
+
+    def with_labels(self, labels: Any) -> Solution:
+        """This batch with a label for each row (a 1-d batch only).
+
+        Labels (a pandas Index, or any sequence such as patient numbers) name
+        the rows in messages about bad or failed rows, and become the index of
+        every result's ``to_dataframe()``.  :func:`oxalate.tables.read_solution`
+        sets them from a table's index.
+
+        Examples
+        --------
+        >>> import oxalate
+        >>> calcium = oxalate.Quantity([2, 3], "mmol/kg")
+        >>> s = oxalate.Solution(calcium=calcium, oxalate="0.2 mmol/kg")
+        >>> list(s.with_labels(["P-17", "P-18"])[1:].labels)
+        ['P-18']
+        """
+        if len(self.shape) != 1 or len(labels) != self.shape[0]:
+            raise ValueError(
+                f"labels: {len(labels)} label(s) for a batch of shape {self.shape}; "
+                "give one per row of a 1-d batch"
+            )
+        if not hasattr(labels, "take"):  # a list: kept as Python objects
+            labels = np.asarray(list(labels), dtype=object)
+        new = Solution._make(dict(self.totals), self.pH, self.temperature, self.shape)
+        object.__setattr__(new, "labels", labels)
+        return new
 
     def __getitem__(self, index: Any) -> Solution:
-        """Select rows of the batch, like a numpy array."""
+        """Select rows of the batch, like a numpy array (their labels too)."""
         t = np.asarray(self.temperature[index])
-        return Solution._make(
+        new = Solution._make(
             {k: v[index] for k, v in self.totals.items()},
             None if self.pH is None else self.pH[index],
             t,
             t.shape,
         )
+        if self.labels is not None and t.ndim == 1:
+            rows = np.arange(self.shape[0])[index]
+            labels = self.labels
+            picked = labels.take(rows) if hasattr(labels, "take") else np.asarray(labels)[rows]
+            object.__setattr__(new, "labels", picked)
+        return new
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle support (multiprocessing, joblib): the totals as a plain dict."""
-        return _rebuild, (dict(self.totals), self.pH, self.temperature, self.shape)
+        return _rebuild, (dict(self.totals), self.pH, self.temperature, self.shape, self.labels)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -382,7 +440,14 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
 
 
 def _rebuild(
-    totals: dict[str, Any], ph: Any, temperature: Any, shape: tuple[int, ...]
+    totals: dict[str, Any],
+    ph: Any,
+    temperature: Any,
+    shape: tuple[int, ...],
+    labels: Any = None,
 ) -> Solution:
     """A Solution from its pickled, already validated parts."""
-    return Solution._make(totals, ph, temperature, tuple(shape))
+    new = Solution._make(totals, ph, temperature, tuple(shape))
+    if labels is not None:
+        object.__setattr__(new, "labels", labels)
+    return new

@@ -19,7 +19,7 @@ same algorithm compiled by numba for the common case.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
@@ -28,9 +28,10 @@ import numpy.typing as npt
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import column_stack, scalar_or_array
+from ._errors import warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import canonical_phase, chemical_system, constant_set, resolve_constants
-from .solution import ANALYTES, Solution
+from .solution import ANALYTES, Solution, component_key
 
 __all__ = ["PHASES", "Speciation", "SpeciationOutputs", "speciate"]
 
@@ -131,6 +132,8 @@ class Speciation:
     _lg_columns: npt.NDArray[np.intp] = field(
         repr=False, default_factory=lambda: np.zeros(0, dtype=np.intp)
     )
+    #: the input rows' labels (``Solution.with_labels``): the index of to_dataframe()
+    labels: Any = field(repr=False, default=None)
 
     @property
     def log_gamma(self) -> FloatArray:
@@ -192,7 +195,7 @@ class Speciation:
         >>> round(float(sum(shares.values())), 12)
         1.0
         """
-        key = ANALYTES.get(component, component)
+        key = component_key(component)
         solutes = chemical_system().solutes
         if key not in solutes:
             raise KeyError(f"unknown component {component!r}; accepted: {list(ANALYTES)}")
@@ -209,8 +212,9 @@ class Speciation:
     def to_dataframe(self) -> Any:
         """The result as a pandas DataFrame, one row per solution (pandas needed).
 
-        Columns: ionic strength, water activity, pH, converged, the totals,
-        the SI of every phase and the molality of every species.
+        Columns: ionic strength, water activity, pH, converged, reason, the
+        totals, the SI and Ω of every phase and the molality of every species;
+        the index is the input's labels (``Solution.with_labels``), if any.
         """
         try:
             import pandas as pd
@@ -228,9 +232,11 @@ class Speciation:
             flat[f"total_{k}"] = np.ravel(v)
         for k, v in self.saturation_index.items():
             flat[f"SI_{k}"] = np.ravel(v)
+        for k, v in self.supersaturation.items():
+            flat[f"omega_{k}"] = np.ravel(v)
         for j, name in enumerate(self.species):
             flat[f"m_{name}"] = np.ravel(self.molality[..., j])
-        return pd.DataFrame(flat)
+        return pd.DataFrame(flat, index=self.labels)
 
 
 @overload
@@ -383,7 +389,7 @@ def speciate(
         if charge_balance == "pH":
             solve_ph = True
         else:
-            key = ANALYTES.get(charge_balance, charge_balance)
+            key = component_key(charge_balance)
             if key not in system.solutes:
                 raise ValueError(
                     f"charge_balance={charge_balance!r} is not known; accepted: 'pH' or one of "
@@ -423,10 +429,14 @@ def speciate(
         engines.use_compiled(engine, model, False, _KERNEL_CASE)
         engine = "numpy"
     if outputs is not None:
-        return _speciate_outputs(model, problem, engine, outputs, shape)
+        reduced = _speciate_outputs(model, problem, engine, outputs, shape)
+        warn_failed_rows("speciate", reduced.reason, solution.labels)
+        return replace(reduced, labels=solution.labels)
     result = engines.speciate(model, problem, engine)
     warn_if_outside(model_name, result.ionic_strength[result.converged])
-    return speciation_from_result(model, result, shape, totals, problem.temperature)
+    warn_failed_rows("speciate", result.reason, solution.labels)
+    out = speciation_from_result(model, result, shape, totals, problem.temperature)
+    return out if solution.labels is None else replace(out, labels=solution.labels)
 
 
 _DIRECT = ("ionic_strength", "water_activity", "pH", "residual", "iterations")
@@ -457,8 +467,8 @@ def _output_columns(
                 columns.append((name, prefix, canonical_phase(rest, cs)))
             elif prefix in ("m", "log_gamma"):
                 columns.append((name, prefix, cs.index(rest)))
-            elif prefix == "total" and ANALYTES.get(rest, rest) in solutes:
-                columns.append((name, prefix, solutes.index(ANALYTES.get(rest, rest))))
+            elif prefix == "total" and component_key(rest) in solutes:
+                columns.append((name, prefix, solutes.index(component_key(rest))))
             else:
                 unknown.append(name)
         except (KeyError, ValueError):
@@ -564,6 +574,7 @@ class SpeciationOutputs(Mapping[str, Any]):
     activity_model: str
     constants: str
     shape: tuple[int, ...]
+    labels: Any = field(repr=False, default=None)
 
     def __getitem__(self, name: str) -> Any:
         try:
@@ -591,7 +602,7 @@ class SpeciationOutputs(Mapping[str, Any]):
         flat = {k: np.ravel(v) for k, v in self.columns.items()}
         flat["converged"] = np.ravel(self.converged)
         flat["reason"] = np.ravel(self.reason)
-        return pd.DataFrame(flat)
+        return pd.DataFrame(flat, index=self.labels)
 
 
 def speciation_from_result(
@@ -719,7 +730,12 @@ class _LazyPhaseMap(Mapping[str, Any]):
 
     def __getitem__(self, phase: str) -> Any:
         if phase not in self._source.phases:
-            raise KeyError(phase)
+            try:  # "whewellite", "com": the phase's other names, any case
+                phase = canonical_phase(phase, self._source.phases)
+            except (ValueError, TypeError):
+                raise KeyError(
+                    f"{phase!r} is not one of the phases here: {list(self._source.phases)}"
+                ) from None
         return self._source.get(phase, self._what)
 
     def __iter__(self) -> Iterator[str]:
