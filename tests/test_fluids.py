@@ -639,8 +639,16 @@ def test_from_dataframe_temperature_column() -> None:
 @pytest.mark.parametrize(
     ("frame", "units", "message"),
     [
-        ({"calcium": [1.0], "patient": [1.0]}, {"calcium": "mmol/L"}, "'patient'"),
-        ({"calcium": [1.0], "ammonium": [1.0]}, {"calcium": "mmol/L"}, "not modelled"),
+        (
+            {"calcium": [1.0], "ammonium": [1.0]},
+            {"calcium": "mmol/L", "ammonium": "mmol/L"},
+            "not modelled",
+        ),
+        (
+            {"calcium": [1.0], "calcum": [1.0]},
+            {"calcium": "mmol/L", "calcum": "mmol/L"},
+            "'calcum' is not an analyte",
+        ),
         ({"calcium": [1.0], "oxalate": [1.0]}, {"calcium": "mmol/L"}, "'oxalate' has no unit"),
         ({"calcium": [1.0]}, {"calcium": "mmol/L", "urate": "mg/d"}, "'urate'"),
         (
@@ -655,6 +663,17 @@ def test_from_dataframe_bad_columns(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         fluids.from_dataframe(frame, units=units, pH=6.0, volume="1.5 L/d")
+
+
+def test_from_dataframe_ignores_columns_without_a_unit_and_keeps_the_index() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"patient": ["a", "b"], "calcium": [2.5, 3.0], "oxalate": [0.3, 0.4]}, index=[17, 18]
+    )
+    batch = fluids.from_dataframe(frame, units={"calcium": "mmol/L", "oxalate": "mmol/L"}, pH=6.0)
+    assert list(batch.labels) == [17, 18]
+    assert batch.totals["Ca"][1] > batch.totals["Ca"][0]
 
 
 def test_from_dataframe_needs_ph() -> None:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, TypeAlias
@@ -50,11 +50,18 @@ import numpy as np
 import numpy.typing as npt
 import pint
 
+from ._clinical import volume_per_day
 from ._common import ReadOnlyMap, package_data, read_csv, scalar_or_array
 from ._errors import OxalateRangeWarning
-from ._quantities import check_values, check_water_left, dimensionality, to_quantity
+from ._quantities import (
+    OnInvalid,
+    check_values,
+    check_water_left,
+    dimensionality,
+    to_quantity,
+)
 from .database import analyte, analytes
-from .units import concentration
+from .units import Quantity, concentration, expressed_as
 
 __all__ = [
     "ALL_PHASES",
@@ -288,6 +295,33 @@ class Equil2Result:
     iterations: Any
     converged: Any
     iteration: str = "equil2"
+    #: why a row failed ("" if it did not): bad input (``on_invalid="nan"``) or no convergence
+    reason: Any = None
+    #: the input rows' labels (a table's index): the index of to_dataframe()
+    labels: Any = None
+
+    def to_dataframe(self) -> Any:
+        """The result as a pandas DataFrame, one row per urine (pandas needed).
+
+        Columns ``ss_<phase>`` and ``dg_<phase>`` of the six phases EQUIL2
+        prints, ``ionic_strength``, ``iterations``, ``converged`` and
+        ``reason``; the index is the input's labels, if any.
+        """
+        try:
+            import pandas as pd
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("to_dataframe() needs pandas: pip install pandas") from err
+        flat: dict[str, Any] = {f"ss_{p}": np.ravel(self.ss[p]) for p in PRINTED_PHASES}
+        flat.update({f"dg_{p}": np.ravel(self.dg[p]) for p in PRINTED_PHASES})
+        flat["ionic_strength"] = np.ravel(self.ionic_strength)
+        flat["iterations"] = np.ravel(self.iterations)
+        flat["converged"] = np.ravel(self.converged)
+        flat["reason"] = (
+            np.full(np.size(self.converged), "", dtype=object)
+            if self.reason is None
+            else np.ravel(self.reason)
+        )
+        return pd.DataFrame(flat, index=self.labels)
 
     def to_dict(self) -> dict[str, Any]:
         """Flatten into one dict of arrays (e.g. for :class:`pandas.DataFrame`).
@@ -868,7 +902,9 @@ def _mayo_divisor(name: str, basis: str | None, argument: str) -> float | None:
     return divisor.get(name) if name in ("calcium", "magnesium", "oxalate", "citrate") else None
 
 
-def _parse_analyte(value: Any, name: str, divisors: Divisors) -> FloatArray:
+def _parse_analyte(
+    value: Any, name: str, divisors: Divisors, on_invalid: OnInvalid = "raise"
+) -> FloatArray:
     """A concentration of an analyte of ``ions.csv`` in mol/L (molal read as molar)."""
     if divisors == "mayo":
         quantity, _, basis = to_quantity(value, name)
@@ -876,12 +912,14 @@ def _parse_analyte(value: Any, name: str, divisors: Divisors) -> FloatArray:
             divisor = _mayo_divisor(name, basis, name)
             if divisor is not None:
                 mg_dl = np.asarray(quantity.m_as("mg/dL"), dtype=np.float64)
-                return check_values(mg_dl / divisor, name, "raise")
-    values, _basis = concentration(value, argument=name)
+                return check_values(mg_dl / divisor, name, on_invalid)
+    values, _basis = concentration(value, argument=name, on_invalid=on_invalid)
     return values
 
 
-def _parse_local(value: Any, name: str, divisors: Divisors) -> FloatArray:
+def _parse_local(
+    value: Any, name: str, divisors: Divisors, on_invalid: OnInvalid = "raise"
+) -> FloatArray:
     """Urate or ammonium, which ``oxalate.units`` does not know, in mol/L."""
     quantity, equivalents, basis = to_quantity(value, name)
     dims = quantity.dimensionality
@@ -928,7 +966,7 @@ def _parse_local(value: Any, name: str, divisors: Divisors) -> FloatArray:
         raise ValueError("urate: mEq/L is not accepted (its charge depends on pH); give mmol/L")
     if basis is not None and dims != dimensionality("g/L"):
         raise ValueError(f"{name}: 'as {basis}' applies only to mass concentrations (mg/dL)")
-    return check_values(magnitude, name, "raise")
+    return check_values(magnitude, name, on_invalid)
 
 
 def equil2(
@@ -938,15 +976,17 @@ def equil2(
     calcium: Any,
     magnesium: Any,
     ammonium: Any = None,
-    chloride: Any,
+    chloride: Any = None,
     phosphate: Any,
     sulfate: Any,
     oxalate: Any,
     citrate: Any,
     urate: Any,
     pH: Any,
+    volume: Any = None,
     iteration: Iteration = "equil2",
     divisors: Divisors = "mayo",
+    on_invalid: Literal["raise", "nan"] = "raise",
 ) -> Equil2Result:
     """Urine supersaturation as EQUIL2 (Mayo Clinic V5) computes it.
 
@@ -961,7 +1001,10 @@ def equil2(
     Parameters
     ----------
     sodium, potassium, chloride : pint.Quantity or str
-        Total concentrations, e.g. ``"140 mEq/L"`` or ``"140 mmol/L"``. [mol/L]
+        Total concentrations, e.g. ``"140 mEq/L"`` or ``"140 mmol/L"``.
+        Chloride may be left out: it forms no complex in EQUIL2's model and
+        enters only the ionic strength, so a missing chloride is taken as 0
+        (the Mayo form's blank field), without a warning. [mol/L]
     calcium, magnesium, oxalate, citrate : pint.Quantity or str
         Total concentrations, e.g. ``"15 mg/dL"`` or ``"3.7 mmol/L"``. [mol/L]
     ammonium : pint.Quantity or str, optional
@@ -979,6 +1022,10 @@ def equil2(
         Total urate as uric acid, e.g. ``"50 mg/dL"`` or ``"3 mmol/L"``. [mol/L]
     pH : float or array_like
         pH, a plain number (0-14). [1]
+    volume : pint.Quantity or str, optional
+        The 24-hour urine volume (``"1.6 L/d"``), needed when a value is a
+        daily amount (``"250 mg/d"``, ``"150 mEq/d"``): each is divided by
+        it. [L/d]
     iteration : {"equil2", "converged"}
         ``"equil2"`` (default) stops at EQUIL2's rule (every non-zero free Ca,
         Mg, PO4, Ox, Cit changed ≤ 1e-4 relative, at most 50 passes) and
@@ -993,6 +1040,9 @@ def equil2(
         development version).  ``"standard"`` uses the 2005 atomic weights of
         :mod:`oxalate.units` (Ca 40.078, citrate anion 189.10, P 30.974 ...;
         urate 168.11).  Amount and mEq units are unaffected.
+    on_invalid : {"raise", "nan"}
+        A negative, NaN or infinite value or pH: raise (default), or make that
+        row NaN with ``converged`` False and a ``reason``, keeping the others.
 
     Returns
     -------
@@ -1059,22 +1109,96 @@ def equil2(
             f"divisors={divisors!r} is not known; accepted: 'mayo' (EQUIL2's mg/dL divisors) "
             f"or 'standard' (the 2005 atomic weights)"
         )
+    if on_invalid not in ("raise", "nan"):
+        raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
+    litres = None if volume is None else volume_per_day(volume)
     known = {
         "sodium": sodium,
         "potassium": potassium,
         "calcium": calcium,
         "magnesium": magnesium,
-        "chloride": chloride,
+        "chloride": "0 mol/L" if chloride is None else chloride,
         "phosphate": phosphate,
         "sulfate": sulfate,
         "oxalate": oxalate,
         "citrate": citrate,
     }
     totals: dict[str, FloatArray] = {
-        name: _parse_analyte(value, name, divisors) for name, value in known.items()
+        name: _parse_analyte(_per_litre(value, name, litres), name, divisors, on_invalid)
+        for name, value in known.items()
     }
-    totals["urate"] = _parse_local(urate, "urate", divisors)
-    totals["ammonium"] = (
-        np.asarray(0.0) if ammonium is None else _parse_local(ammonium, "ammonium", divisors)
+    totals["urate"] = _parse_local(
+        _per_litre(urate, "urate", litres), "urate", divisors, on_invalid
     )
-    return equil2_molar(totals, pH, iteration=iteration)
+    totals["ammonium"] = (
+        np.asarray(0.0)
+        if ammonium is None
+        else _parse_local(
+            _per_litre(ammonium, "ammonium", litres), "ammonium", divisors, on_invalid
+        )
+    )
+    if on_invalid == "raise":
+        return equil2_molar(totals, pH, iteration=iteration)
+    return _equil2_keeping_rows(totals, pH, iteration)
+
+
+def _per_litre(value: Any, name: str, litres: FloatArray | None) -> Any:
+    """A daily amount divided by the 24 h volume (mEq by the charge); others unchanged."""
+    if value is None:
+        return value
+    quantity, equivalents, basis = to_quantity(value, name)
+    if quantity.dimensionality.get("[time]", 0) >= 0:
+        return value
+    if litres is None:
+        raise ValueError(f"{name}={value!s} is a daily amount: give the 24 h volume, volume=")
+    per_litre = quantity / Quantity(litres, "L/d")
+    if equivalents:
+        charge = analyte(name).equivalent_charge if name in analytes() else None
+        if not charge:
+            raise ValueError(f"{name}: mEq is not accepted; give mmol")
+        per_litre = per_litre / float(charge)
+    return per_litre if basis is None else expressed_as(per_litre, basis)
+
+
+def _equil2_keeping_rows(
+    totals: dict[str, FloatArray], pH: Any, iteration: Iteration
+) -> Equil2Result:
+    """EQUIL2 on the good rows; the rows with a NaN total or a bad pH are NaN, with a reason."""
+    ph = np.asarray(pH, dtype=np.float64)
+    shape = np.broadcast_shapes(ph.shape, *(np.shape(a) for a in totals.values()))
+    reason = np.full(shape, "", dtype=object)
+    for name, a in totals.items():
+        reason[(reason == "") & np.broadcast_to(np.isnan(a), shape)] = f"invalid input: {name}"
+    bad_ph = ~np.isfinite(ph) | (ph < 0) | (ph > 14)
+    reason[(reason == "") & np.broadcast_to(bad_ph, shape)] = "invalid input: pH"
+    bad = reason != ""
+    clean = {
+        n: np.where(np.broadcast_to(np.isnan(a), np.shape(a)), 0.0, a) for n, a in totals.items()
+    }
+    r = equil2_molar(clean, np.where(bad_ph, 7.0, ph), iteration=iteration)
+    if not bad.any():
+        return replace(r, reason=_readonly(reason))
+
+    def blank(v: Any) -> Any:
+        out = np.array(np.broadcast_to(v, shape), dtype=np.result_type(v, np.float64))
+        out[bad] = np.nan
+        out.flags.writeable = False
+        return scalar_or_array(out)
+
+    return replace(
+        r,
+        ss=_frozen({k: blank(v) for k, v in r.ss.items()}),
+        dg=_frozen({k: blank(v) for k, v in r.dg.items()}),
+        ionic_strength=blank(r.ionic_strength),
+        activity_factors=_frozen({k: blank(v) for k, v in r.activity_factors.items()}),
+        free=_frozen({k: blank(v) for k, v in r.free.items()}),
+        species=_frozen({k: blank(v) for k, v in r.species.items()}),
+        converged=_readonly(np.where(bad, False, np.broadcast_to(r.converged, shape))),
+        reason=_readonly(reason),
+    )
+
+
+def _readonly(a: Any) -> Any:
+    out = np.array(a)
+    out.flags.writeable = False
+    return scalar_or_array(out)

@@ -86,11 +86,11 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from ._clinical import clinical_magnitude, equivalent_charge, volume_per_day
+from ._clinical import clinical_magnitude, volume_per_day
 from ._common import package_data, read_csv, scalar_or_array
-from ._quantities import OnInvalid, to_quantity
+from ._quantities import OnInvalid
 from .solution import ANALYTES, Solution
-from .units import Quantity, expressed_as
+from .units import Quantity
 
 __all__ = [
     "ATOMIC_WEIGHTS",
@@ -157,13 +157,6 @@ _SALT_IONS: Mapping[str, Mapping[str, int]] = MappingProxyType(
 )
 
 # Analytes of a 24-hour urine that the engine does not model, with what to do instead.
-_NOT_MODELLED = {
-    "ammonium": "oxalate.equil2 models ammonium",
-    "urate": "oxalate.equil2 models urate",
-    "creatinine": "it is not needed for supersaturation",
-    "urea": "it is uncharged and not needed for supersaturation",
-    "albumin": "the engine has no protein binding; use an ultrafiltrate",
-}
 
 _SOLUTION_OPTIONS = ("pH", "temperature", "density", "on_invalid")
 
@@ -453,23 +446,6 @@ def urine_24h(
     )
 
 
-def _column_value(values: Any, unit: str, name: str) -> Any:
-    """A table column with a unit string as a Quantity (or Expressed) for urine_24h."""
-    if not isinstance(unit, str):
-        raise TypeError(f"units[{name!r}]={unit!r} must be a unit string such as 'mg/d'")
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"column {name!r} is not numeric") from None
-    if name == "temperature":
-        return Quantity(array, unit.replace("°C", "degC"))
-    quantity, equivalents, basis = to_quantity(f"1 {unit}", f"units[{name!r}]")
-    if equivalents:
-        array = array / equivalent_charge(name, f"units[{name!r}]")
-    column = Quantity(array * quantity.magnitude, quantity.units)
-    return column if basis is None else expressed_as(column, basis)
-
-
 def from_dataframe(
     frame: Any,
     *,
@@ -489,8 +465,11 @@ def from_dataframe(
         One row per sample.  Columns: analyte keywords (``"calcium"``,
         ``"oxalate"``, ``"citrate"``, ``"magnesium"``, ``"sodium"``,
         ``"potassium"``, ``"chloride"``, ``"phosphate"``, ``"sulfate"``,
-        ``"carbonate"``), ``"volume"``, ``"pH"`` and ``"temperature"``.  Any
-        other column raises; drop or rename it first.
+        ``"carbonate"``), ``"volume"``, ``"pH"`` and ``"temperature"``, or
+        headers of the form ``"calcium [mg/d]"`` (see :mod:`oxalate.tables`,
+        whose :func:`~oxalate.tables.read_solution` this calls).  Other
+        columns without a unit (``"patient_id"``) are ignored; the index is
+        kept as the rows' labels.
     units : mapping of str to str
         The unit of every column except pH (keyed by the column's name or
         its analyte keyword), e.g. ``{"calcium": "mg/d",
@@ -535,53 +514,16 @@ def from_dataframe(
     >>> speciate(batch).supersaturation["COM"].round(1)
     array([ 2.5, 21.1])
     """
+    from .tables import read_solution
+
     rename = dict(columns or {})
-    names = [str(c) for c in frame.keys()]
-    for old in rename:
-        if old not in names:
-            raise ValueError(f"columns: {old!r} is not a column of the table; columns: {names}")
-    accepted = (*ANALYTES, "volume", "pH", "temperature")
-    data: dict[str, Any] = {}
-    for column in names:
-        key = rename.get(column, column)
-        if key not in accepted:
-            hint = (
-                f"{key} is not modelled by the speciation engine ({_NOT_MODELLED[key]}); "
-                if key in _NOT_MODELLED
-                else ""
-            )
-            raise ValueError(
-                f"column {column!r} is not an analyte: {hint}accepted: {', '.join(accepted)}; "
-                f"drop it or rename it with columns={{...}}"
-            )
-        if key in data:
-            raise ValueError(f"column {column!r}: {key!r} is given twice")
-        data[key] = frame[column]
-    original = {rename.get(column, column): column for column in names}
-    for key in units:
-        if key not in data and key not in names:
-            raise ValueError(f"units: {key!r} is not a column of the table; columns: {names}")
-    kwargs: dict[str, Any] = {}
-    for key, column_values in data.items():
-        if key == "pH":
-            kwargs["pH"] = np.asarray(column_values, dtype=np.float64)
-            continue
-        unit = units.get(original[key], units.get(key))
-        if unit is None:
-            raise ValueError(
-                f"column {original[key]!r} has no unit: add it to units=, "
-                f"e.g. units={{{original[key]!r}: 'mg/d'}}"
-            )
-        kwargs[key] = _column_value(column_values, unit, key)
-    kwargs.setdefault("volume", volume)
-    kwargs.setdefault("temperature", temperature)
-    if "pH" not in kwargs:
-        if pH is None:
-            raise ValueError("from_dataframe: give a 'pH' column or pH=")
-        kwargs["pH"] = pH
-    for required in ("calcium", "oxalate"):
-        kwargs.setdefault(required, Quantity(0.0, "mol/L"))
-    return urine_24h(**kwargs, density=density, on_invalid=on_invalid)
+    has_ph = any(str(rename.get(str(c), c)).strip().casefold() == "ph" for c in frame.keys())
+    if not has_ph and pH is None:
+        raise ValueError("from_dataframe: give a 'pH' column or pH=")
+    return read_solution(
+        frame, columns=columns, units=units, missing="zero", on_invalid=on_invalid,
+        volume=volume, pH=pH, temperature=temperature, density=density,
+    )  # fmt: skip
 
 
 # --- presets --------------------------------------------------------------------------

@@ -83,7 +83,7 @@ from ._errors import OxalateRangeWarning, warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import WATER_MOLAR_MASS, ConstantSet, canonical_phase, resolve_constants
 from .searches import Dilution, Threshold, Titration, dilution_for, threshold, titrate
-from .solution import Solution
+from .solution import Solution, explain_input
 from .speciation import Speciation, speciate, speciation_from_result
 from .units import Quantity
 
@@ -410,6 +410,7 @@ def precipitate(
     )
     result = engines.precipitate(model, problem, engine)
     warn_if_outside(model_name, result.speciation.ionic_strength[result.converged])
+    explain_input(result.reason, solution)
     warn_failed_rows("precipitate", result.reason, solution.labels)
     out = _precipitation(model, problem, result, shape, ph_mode, solution.pH is None)
     return out if solution.labels is None else replace(out, labels=solution.labels)

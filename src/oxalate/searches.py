@@ -32,7 +32,7 @@ from ._common import column_stack, scalar_or_array
 from ._errors import warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import analyte, canonical_phase, chemical_system, resolve_constants
-from .solution import ANALYTES, Solution, component_key
+from .solution import ANALYTES, Solution, component_key, explain_input
 from .units import Quantity, solution_density
 
 __all__ = [
@@ -375,6 +375,7 @@ def threshold(
     )  # fmt: skip
     result = engines.search(model, problem, engine)
     _warn_range(model, result)
+    explain_input(result.reason, solution)
     warn_failed_rows("threshold", result.reason, solution.labels)
     shape = solution.shape
 

@@ -158,6 +158,7 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
     temperature: FloatArray
     shape: tuple[int, ...]
     labels: Any
+    input_reason: Any
 
     def __init__(
         self,
@@ -351,14 +352,17 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         object.__setattr__(self, "temperature", frozen(temperature))
         object.__setattr__(self, "shape", tuple(shape))
         object.__setattr__(self, "labels", None)
+        object.__setattr__(self, "input_reason", None)
 
-    def with_labels(self, labels: Any) -> Solution:
+    def with_labels(self, labels: Any, *, input_reason: Any = None) -> Solution:
         """This batch with a label for each row (a 1-d batch only).
 
         Labels (a pandas Index, or any sequence such as patient numbers) name
         the rows in messages about bad or failed rows, and become the index of
         every result's ``to_dataframe()``.  :func:`oxalate.tables.read_solution`
-        sets them from a table's index.
+        sets them from a table's index, with ``input_reason``: why a row's
+        input was unusable ("volume not positive"; "" for a good row), which
+        every result then gives as that row's reason.
 
         Examples
         --------
@@ -377,6 +381,10 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
             labels = np.asarray(list(labels), dtype=object)
         new = Solution._make(dict(self.totals), self.pH, self.temperature, self.shape)
         object.__setattr__(new, "labels", labels)
+        if input_reason is not None:
+            reasons = np.array(np.broadcast_to(np.asarray(input_reason, dtype=object), self.shape))
+            reasons.setflags(write=False)
+            object.__setattr__(new, "input_reason", reasons)
         return new
 
     def __getitem__(self, index: Any) -> Solution:
@@ -393,11 +401,16 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
             labels = self.labels
             picked = labels.take(rows) if hasattr(labels, "take") else np.asarray(labels)[rows]
             object.__setattr__(new, "labels", picked)
+            if self.input_reason is not None:
+                object.__setattr__(new, "input_reason", self.input_reason[rows])
         return new
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle support (multiprocessing, joblib): the totals as a plain dict."""
-        return _rebuild, (dict(self.totals), self.pH, self.temperature, self.shape, self.labels)
+        return _rebuild, (
+            dict(self.totals), self.pH, self.temperature, self.shape, self.labels,
+            self.input_reason,
+        )  # fmt: skip
 
     def __len__(self) -> int:
         if not self.shape:
@@ -445,9 +458,23 @@ def _rebuild(
     temperature: Any,
     shape: tuple[int, ...],
     labels: Any = None,
+    input_reason: Any = None,
 ) -> Solution:
     """A Solution from its pickled, already validated parts."""
     new = Solution._make(totals, ph, temperature, tuple(shape))
     if labels is not None:
-        object.__setattr__(new, "labels", labels)
+        return new.with_labels(labels, input_reason=input_reason)
     return new
+
+
+def explain_input(reason: Any, solution: Solution) -> None:
+    """Write each row's input reason (``Solution.input_reason``) into ``reason``, in place.
+
+    Engines say only "invalid input" for a NaN row; the table reader knows why.
+    """
+    if solution.input_reason is None:
+        return
+    given = np.ravel(solution.input_reason)
+    flat = np.asarray(reason).reshape(-1)
+    for i in np.flatnonzero(given != ""):
+        flat[i] = f"invalid input: {given[i]}"

@@ -31,7 +31,7 @@ from ._common import column_stack, scalar_or_array
 from ._errors import warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import canonical_phase, chemical_system, constant_set, resolve_constants
-from .solution import ANALYTES, Solution, component_key
+from .solution import ANALYTES, Solution, component_key, explain_input
 
 __all__ = ["PHASES", "Speciation", "SpeciationOutputs", "speciate"]
 
@@ -429,11 +429,12 @@ def speciate(
         engines.use_compiled(engine, model, False, _KERNEL_CASE)
         engine = "numpy"
     if outputs is not None:
-        reduced = _speciate_outputs(model, problem, engine, outputs, shape)
+        reduced = _speciate_outputs(model, problem, engine, outputs, shape, solution)
         warn_failed_rows("speciate", reduced.reason, solution.labels)
         return replace(reduced, labels=solution.labels)
     result = engines.speciate(model, problem, engine)
     warn_if_outside(model_name, result.ionic_strength[result.converged])
+    explain_input(result.reason, solution)
     warn_failed_rows("speciate", result.reason, solution.labels)
     out = speciation_from_result(model, result, shape, totals, problem.temperature)
     return out if solution.labels is None else replace(out, labels=solution.labels)
@@ -488,6 +489,7 @@ def _speciate_outputs(
     engine: str,
     outputs: Sequence[str],
     shape: tuple[int, ...],
+    solution: Solution,
 ) -> SpeciationOutputs:
     """speciate(outputs=...): the outputs asked for, chunk by chunk, nothing else kept."""
     columns = _output_columns(model, outputs)
@@ -540,6 +542,7 @@ def _speciate_outputs(
                     with np.errstate(over="ignore"):
                         out[name][rows] = 10.0**si
     warn_if_outside(model.name, np.concatenate(over) if over else np.zeros(0))
+    explain_input(reason, solution)
     return SpeciationOutputs(
         columns={k: _frozen(v, shape) for k, v in out.items()},
         converged=_frozen(converged, shape),
