@@ -52,7 +52,7 @@ import pint
 
 from ._clinical import volume_per_day
 from ._common import ReadOnlyMap, package_data, read_csv, scalar_or_array
-from ._errors import OxalateRangeWarning
+from ._errors import OxalateRangeWarning, warn_failed_rows
 from ._quantities import (
     OnInvalid,
     check_values,
@@ -1139,7 +1139,9 @@ def equil2(
     )
     if on_invalid == "raise":
         return equil2_molar(totals, pH, iteration=iteration)
-    return _equil2_keeping_rows(totals, pH, iteration)
+    result = _equil2_keeping_rows(totals, pH, iteration)
+    warn_failed_rows("equil2", result.reason)
+    return result
 
 
 def _per_litre(value: Any, name: str, litres: FloatArray | None) -> Any:

@@ -71,7 +71,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._clinical import equivalent_charge
-from ._errors import OxalateInputWarning, user_stacklevel
+from ._errors import OxalateInputWarning, OxalateRowWarning, user_stacklevel, warn_failed_rows
 from ._quantities import Expressed, to_quantity
 from .solution import ANALYTES, Solution, component_key
 from .units import Quantity, expressed_as
@@ -370,7 +370,7 @@ def _with_nan_rows(solution: Solution, rows: npt.NDArray[np.bool_]) -> Solution:
     """The batch with every total of the rows ``rows`` NaN (so every result flags them)."""
     totals = {k: np.where(rows, np.nan, v) for k, v in solution.totals.items()}
     ph = None if solution.pH is None else np.where(rows, np.nan, solution.pH)
-    return Solution.from_molalities(totals, pH=ph, temperature_kelvin=solution.temperature)
+    return Solution.from_arrays(totals, pH=ph, temperature_kelvin=solution.temperature)
 
 
 def _broadcast(solution: Solution, n: int) -> Solution:
@@ -462,8 +462,13 @@ def equil2(
     if absent:
         raise ValueError(f"equil2: no column for {', '.join(absent)}; EQUIL2 needs them")
     kwargs.pop("carbonate", None)
-    result = equil2_module.equil2(**kwargs, on_invalid=on_invalid, iteration=iteration,
-                                  divisors=divisors)  # fmt: skip
+    with warnings.catch_warnings():  # said once below, with the rows' labels
+        warnings.simplefilter("ignore", OxalateRowWarning)
+        warnings.simplefilter("ignore", OxalateInputWarning)
+        result = equil2_module.equil2(**kwargs, on_invalid=on_invalid, iteration=iteration,
+                                      divisors=divisors)  # fmt: skip
+    if result.reason is not None:
+        warn_failed_rows("equil2", result.reason, labels)
     return result if labels is None else replace(result, labels=labels)
 
 
