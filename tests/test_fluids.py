@@ -640,11 +640,6 @@ def test_from_dataframe_temperature_column() -> None:
     ("frame", "units", "message"),
     [
         (
-            {"calcium": [1.0], "ammonium": [1.0]},
-            {"calcium": "mmol/L", "ammonium": "mmol/L"},
-            "not modelled",
-        ),
-        (
             {"calcium": [1.0], "calcum": [1.0]},
             {"calcium": "mmol/L", "calcum": "mmol/L"},
             "'calcum' is not an analyte",

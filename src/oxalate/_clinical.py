@@ -6,11 +6,13 @@ share.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
+from ._errors import OxalateInputWarning, user_stacklevel
 from ._quantities import OnInvalid, check_values, dimensionality, molar_mass_of, to_quantity
 from .database import analyte
 from .solution import ANALYTES
@@ -31,8 +33,12 @@ def equivalent_charge(name: str, argument: str) -> float:
     return charge
 
 
-def volume_per_day(volume: Any) -> FloatArray:
-    """A 24 h urine volume in L/d; a plain volume is the 24 h collection."""
+def volume_per_day(volume: Any, on_invalid: OnInvalid = "raise") -> FloatArray:
+    """A 24 h urine volume in L/d; a plain volume is the 24 h collection.
+
+    With ``on_invalid="nan"`` a volume that is not positive and finite becomes
+    NaN (its row NaN in every result), with one warning, instead of an error.
+    """
     quantity, equivalents, basis = to_quantity(volume, "volume")
     if equivalents or basis is not None:
         raise ValueError(f"volume={volume!r} is not a volume; pass e.g. '1.6 L/d'")
@@ -48,6 +54,14 @@ def volume_per_day(volume: Any) -> FloatArray:
         )
     values = np.asarray(litres, dtype=np.float64)
     bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any() and on_invalid == "nan":
+        warnings.warn(
+            f"volume has {int(bad.sum())} value(s) that are not positive and finite "
+            f"(at index {np.argwhere(bad)[:5].tolist()}); those rows were set to NaN",
+            OxalateInputWarning,
+            stacklevel=user_stacklevel(),
+        )
+        return np.asarray(np.where(bad, np.nan, values), dtype=np.float64)
     if bad.any():
         shown = (
             f"{float(values)!r} L/d"

@@ -1111,7 +1111,7 @@ def equil2(
         )
     if on_invalid not in ("raise", "nan"):
         raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
-    litres = None if volume is None else volume_per_day(volume)
+    litres, bad_volume = _litres(volume, on_invalid)
     known = {
         "sodium": sodium,
         "potassium": potassium,
@@ -1139,9 +1139,24 @@ def equil2(
     )
     if on_invalid == "raise":
         return equil2_molar(totals, pH, iteration=iteration)
-    result = _equil2_keeping_rows(totals, pH, iteration)
+    result = _equil2_keeping_rows(totals, pH, iteration, bad_volume)
     warn_failed_rows("equil2", result.reason)
     return result
+
+
+def _litres(volume: Any, on_invalid: OnInvalid) -> tuple[FloatArray | None, Any]:
+    """The 24 h volume in L/d, and where it is bad (NaN then, with ``on_invalid="nan"``)."""
+    if volume is None:
+        return None, False
+    if on_invalid == "raise":
+        return volume_per_day(volume), False
+    quantity, _, _ = to_quantity(volume, "volume")
+    magnitude = np.asarray(quantity.magnitude, dtype=np.float64)
+    bad = ~np.isfinite(magnitude) | (magnitude <= 0)
+    if not bad.any():
+        return volume_per_day(volume), False
+    litres = volume_per_day(Quantity(np.where(bad, 1.0, magnitude), quantity.units))
+    return np.where(bad, np.nan, litres), bad
 
 
 def _per_litre(value: Any, name: str, litres: FloatArray | None) -> Any:
@@ -1163,12 +1178,15 @@ def _per_litre(value: Any, name: str, litres: FloatArray | None) -> Any:
 
 
 def _equil2_keeping_rows(
-    totals: dict[str, FloatArray], pH: Any, iteration: Iteration
+    totals: dict[str, FloatArray], pH: Any, iteration: Iteration, bad_volume: Any = False
 ) -> Equil2Result:
     """EQUIL2 on the good rows; the rows with a NaN total or a bad pH are NaN, with a reason."""
     ph = np.asarray(pH, dtype=np.float64)
-    shape = np.broadcast_shapes(ph.shape, *(np.shape(a) for a in totals.values()))
+    shape = np.broadcast_shapes(
+        ph.shape, np.shape(bad_volume), *(np.shape(a) for a in totals.values())
+    )
     reason = np.full(shape, "", dtype=object)
+    reason[np.broadcast_to(bad_volume, shape)] = "invalid input: volume"
     for name, a in totals.items():
         reason[(reason == "") & np.broadcast_to(np.isnan(a), shape)] = f"invalid input: {name}"
     bad_ph = ~np.isfinite(ph) | (ph < 0) | (ph > 14)

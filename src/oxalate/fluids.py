@@ -325,7 +325,7 @@ def molar_concentration(
     >>> molar_concentration("1000 mg/d as P", analyte="phosphate", volume="1.6 L/d")
     <Quantity(20.1783703, 'millimole / liter')>
     """
-    v = None if volume is None else volume_per_day(volume)
+    v = None if volume is None else volume_per_day(volume, on_invalid)
     values, kind = clinical_magnitude(value, analyte, v, on_invalid)
     unit = "mmol/L" if kind == "molar" else "mmol/kg"
     return Quantity(scalar_or_array(values * 1e3), unit)
@@ -434,7 +434,7 @@ def urine_24h(
                 f"urine_24h: {required} is required (a daily amount such as '5 mmol/d' "
                 f"or a concentration)"
             )
-    v = None if volume is None else volume_per_day(volume)
+    v = None if volume is None else volume_per_day(volume, on_invalid)
     values: dict[str, Any] = {}
     for name, value in given.items():
         if value is None:

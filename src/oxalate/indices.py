@@ -196,7 +196,7 @@ def tiselius_ap_caox(
     ...     citrate="3 mmol/d", magnesium="4 mmol/d", volume="1.5 L/d")), 3)
     1.126
     """
-    v = volume_per_day(volume)
+    v = volume_per_day(volume, on_invalid)
     ca = _daily_mmol(calcium, "calcium", v, on_invalid)
     ox = _daily_mmol(oxalate, "oxalate", v, on_invalid)
     cit = _valid(

@@ -24,8 +24,10 @@ by people and by pint::
 * Phosphate and sulfate in mass units need their basis: ``mg/d as P``.
 * A column whose header has no unit and is not ``pH`` is not an analyte
   (``patient_id``, ``visit``): it is ignored here, and passed through by the
-  command line.  A header *with* a unit whose name is not known is an error,
-  because it is almost always a typo.
+  command line.  So are analytes the speciation does not model (``ammonium``,
+  ``urate``, ``creatinine``, ``urea``, ``albumin``), which :func:`equil2` uses.
+  A header *with* a unit whose name is not known is an error, because it is
+  almost always a typo.
 * Tables whose headers are not in this form are mapped explicitly:
   ``columns={"Ca_mg_d": "calcium"}, units={"calcium": "mg/d"}`` (or
   ``columns={"Ca_mg_d": "calcium [mg/d]"}``).
@@ -65,26 +67,28 @@ import re
 import warnings
 from collections import Counter
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from ._clinical import equivalent_charge
+from ._common import package_data
 from ._errors import OxalateInputWarning, OxalateRowWarning, user_stacklevel, warn_failed_rows
 from ._quantities import Expressed, to_quantity
 from .solution import ANALYTES, Solution, component_key
 from .units import Quantity, expressed_as
 
-__all__ = ["FIELDS", "equil2", "parse_header", "read_solution"]
+__all__ = ["FIELDS", "equil2", "example_csv", "parse_header", "read_solution"]
 
 #: The columns a table may have besides the analytes.
 FIELDS = ("volume", "pH", "temperature")
 
 _HEADER = re.compile(r"^\s*(?P<name>[^\[\]]*?)\s*(?:\[\s*(?P<unit>[^\[\]]*?)\s*\])?\s*$")
 _FULL = {key: name for name, key in ANALYTES.items()}
-# urine analytes the speciation does not model, and why (a column of them with a unit is
-# refused with this reason rather than silently dropped)
+# urine analytes the speciation does not model, and why: their columns are ignored by
+# read_solution (a urine table usually has them, for EQUIL2), never taken for a typo
 _NOT_MODELLED = {
     "ammonium": "oxalate.equil2 models ammonium",
     "urate": "oxalate.equil2 models urate",
@@ -95,6 +99,25 @@ _NOT_MODELLED = {
 
 Missing = Literal["warn", "zero", "raise"]
 OnInvalid = Literal["raise", "nan"]
+
+
+def example_csv() -> Path:
+    """The path of the bundled example table: 500 synthetic 24-hour urines.
+
+    Daily excretions drawn at random (seed 2026) around the reference
+    intervals the presets cite, with ``patient_id``, ``sex`` and ``age``
+    columns, ``ammonium`` and ``urate`` for EQUIL2, and four spoiled rows (a
+    negative volume, an empty pH, an empty calcium, a pH of 15), as a real
+    clinic's table has.  Made by ``examples/make_urines_csv.py``; not patients.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from oxalate import tables
+    >>> pd.read_csv(tables.example_csv()).shape
+    (500, 16)
+    """
+    return Path(str(package_data("urines_24h_synthetic.csv")))
 
 
 def parse_header(header: Any) -> tuple[str, str | None]:
@@ -235,15 +258,14 @@ def read_solution(
         field = _field(name)
         unit = unit_of.get(column, unit_of.get(name, unit_of.get(field or "", unit)))
         if field is None:
-            if unit is not None:
+            if unit is not None and name.strip().casefold() not in _NOT_MODELLED:
                 accepted = ", ".join((*ANALYTES, *FIELDS))
-                why = _NOT_MODELLED.get(name.strip().casefold())
-                hint = f"{name} is not modelled by the speciation ({why}); " if why else ""
                 raise ValueError(
-                    f"column {column!r}: {hint}{name!r} is not an analyte; accepted names: "
-                    f"{accepted} (or their symbols Ca, Ox, ...), in any case"
+                    f"column {column!r}: {name!r} is not an analyte; accepted names: "
+                    f"{accepted} (or their symbols Ca, Ox, ...), in any case; columns of "
+                    f"{', '.join(_NOT_MODELLED)} are ignored here"
                 )
-            continue  # an extra column: patient_id, visit, ...
+            continue  # an extra column (patient_id, visit) or one for EQUIL2 (urate)
         if field in found:
             raise ValueError(
                 f"column {column!r}: {field} is given twice (also {found[field][0]!r})"
