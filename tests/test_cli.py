@@ -162,3 +162,16 @@ def test_help_shows_a_worked_example() -> None:
     done = run("speciate", "--help")
     assert done.returncode == 0
     assert "calcium [mg/d]" in done.stdout and "oxalate speciate urines.csv" in done.stdout
+
+
+def test_the_worked_example_runs(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[1] / "examples" / "urine_table.py"
+    out = tmp_path / "results.csv"
+    done = subprocess.run(
+        [sys.executable, str(script), "--output", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "500 patients in, 500 out, 496 computed" in done.stdout
+    result = pd.read_csv(out)
+    assert len(result) == 500 and result["reason"].notna().sum() == 4
