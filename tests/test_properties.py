@@ -177,8 +177,12 @@ def test_precipitate_takes_an_empty_batch(shape: tuple[int, ...]) -> None:
 
 @given(solution=ost.solutions(shape=SHAPES, fluid=None, ph="fixed"))
 def test_speciation_does_not_depend_on_the_input_unit(solution: oxalate.Solution) -> None:
-    # at a fixed pH the three versions agree to about 1e-14 (the default bars are 1e-12)
-    assert_unit_invariant(oxalate.speciate, solution)
+    # At a fixed pH the three versions' totals agree to ~1e-15 and their speciations
+    # usually to ~1e-14; at the edge of the range the solver's conditioning magnifies the
+    # totals' last bits: Solution.from_arrays({'Ca': 0.00924, 'Ox': 3.16e-05, 'PO4': 1.0},
+    # pH=7.0, temperature_kelvin=322.75) gave 1.006e-12 in a molality (found by
+    # hypothesis), so the bar is 1e-11 rather than the default 1e-12.
+    assert_unit_invariant(oxalate.speciate, solution, rtol=1e-11)
 
 
 @given(solution=ost.solutions(shape=SHAPES, fluid=None, ph="charge_balance"))
