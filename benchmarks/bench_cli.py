@@ -70,8 +70,8 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         print(f"\nN = {n:,} rows ({source.stat().st_size / 1e6:,.0f} MB, built in {built:.0f} s)")
         print(f"exit status {done.returncode}; {seconds:.1f} s, {n / seconds:,.0f} rows/s")
-        print(f"peak RSS of the command: {max(peak, before) / 1024:,.0f} MB"
-              + ("" if peak > before else " (an earlier run's; this one was smaller)"))  # fmt: skip
+        note = "" if peak > before else " (an earlier run's; this one was smaller)"
+        print(f"peak RSS of the command: {max(peak, before) / 1024:,.0f} MB{note}")
         print(f"lines in {lines(source):,}, lines out {lines(target):,} (header included)")
         print("stderr:\n" + done.stderr.strip())
         source.unlink()
