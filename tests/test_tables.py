@@ -212,3 +212,19 @@ def test_equil2_keeps_good_rows() -> None:
     df = r.to_dataframe()
     assert df.loc["u2", "reason"] == "invalid input: calcium" and not df.loc["u2", "converged"]
     assert df.loc["u1", "ss_calcium_oxalate"] == pytest.approx(3.10, abs=0.005)
+
+
+def test_equil2_from_a_solution_reads_its_totals() -> None:
+    s = oxalate.Solution(
+        calcium="4 mmol/kg", magnesium="3 mmol/kg", sodium="120 mmol/kg",
+        potassium="50 mmol/kg", chloride="110 mmol/kg", oxalate="0.35 mmol/kg",
+        citrate="2 mmol/kg", phosphate="25 mmol/kg", sulfate="15 mmol/kg", pH=[6.0],
+    ).with_labels(["only"])  # fmt: skip
+    r = oxalate.equil2.from_solution(s, urate="3 mmol/L")
+    ref = oxalate.equil2.equil2(
+        calcium="4 mmol/L", magnesium="3 mmol/L", sodium="120 mmol/L", potassium="50 mmol/L",
+        chloride="110 mmol/L", oxalate="0.35 mmol/L", citrate="2 mmol/L",
+        phosphate="25 mmol/L", sulfate="15 mmol/L", urate="3 mmol/L", pH=6.0,
+    )  # fmt: skip
+    assert r.ss["calcium_oxalate"][0] == pytest.approx(float(ref.ss["calcium_oxalate"]), rel=1e-12)
+    assert list(r.to_dataframe().index) == ["only"]

@@ -73,6 +73,7 @@ __all__ = [
     "constants",
     "equil2",
     "equil2_molar",
+    "from_solution",
 ]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -1222,3 +1223,60 @@ def _readonly(a: Any) -> Any:
     out = np.array(a)
     out.flags.writeable = False
     return scalar_or_array(out)
+
+
+def from_solution(
+    solution: Any,
+    *,
+    urate: Any,
+    ammonium: Any = None,
+    iteration: Iteration = "equil2",
+    on_invalid: Literal["raise", "nan"] = "raise",
+) -> Equil2Result:
+    """EQUIL2 on an :class:`oxalate.Solution` (a batch), with the urate EQUIL2 also needs.
+
+    The Solution's molal totals are read as the same numbers in mol/L, as
+    EQUIL2 reads any input (see :func:`equil2`, Notes); its pH is required
+    (EQUIL2 does not solve it), its temperature is ignored (EQUIL2's constants
+    are those of 37-38 °C) and its carbonate is not used (EQUIL2 V5 never reads
+    it).  The rows' labels, if any, carry over to ``to_dataframe()``.
+
+    Parameters
+    ----------
+    solution : Solution
+    urate : pint.Quantity or str
+        Total urate as uric acid, e.g. ``"50 mg/dL"`` or ``"3 mmol/L"``. [mol/L]
+    ammonium : pint.Quantity or str, optional
+        Total ammonium; default 0. [mol/L]
+    iteration, on_invalid
+        As in :func:`equil2`.
+
+    Returns
+    -------
+    Equil2Result
+
+    Examples
+    --------
+    >>> import oxalate
+    >>> from oxalate.equil2 import from_solution
+    >>> urine = oxalate.fluids.urine_24h_normal()
+    >>> r = from_solution(urine, urate="3 mmol/L")
+    >>> round(float(r.ss["calcium_oxalate"]), 1) > 1
+    True
+    """
+    from .solution import ANALYTES, Solution
+
+    if not isinstance(solution, Solution):
+        raise TypeError(f"solution={solution!r} must be an oxalate.Solution")
+    if solution.pH is None:
+        raise ValueError("from_solution: EQUIL2 takes the pH; the Solution has pH=None")
+    given = {
+        name: Quantity(solution.totals[key], "mol/kg")
+        for name, key in ANALYTES.items()
+        if name != "carbonate"
+    }
+    result = equil2(
+        **given, urate=urate, ammonium=ammonium, pH=solution.pH, iteration=iteration,
+        on_invalid=on_invalid,
+    )  # fmt: skip
+    return result if solution.labels is None else replace(result, labels=solution.labels)
