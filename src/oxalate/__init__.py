@@ -20,6 +20,7 @@ from . import fluids as fluids
 from . import indices as indices
 from . import kernels as kernels
 from . import kinetics as kinetics
+from . import nephron as nephron
 from . import tables as tables
 from ._errors import (
     OxalateEngineWarning,

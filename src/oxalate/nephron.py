@@ -1,0 +1,443 @@
+"""A Lagrangian parcel of filtrate through the nephron: can a free crystal be retained?
+
+The free- vs fixed-particle question (Finlayson & Reid 1978; Kok & Khan
+1994): during one transit from the glomerulus to the ducts of Bellini, can a
+calcium oxalate crystal that forms in the tubular fluid grow to a size that
+the tubule retains?  :func:`transit` answers it for every row of a batch of
+filtrates with the library's own speciation and the rate laws of
+:mod:`oxalate.kinetics`.
+
+The model (the Finlayson–Reid frame)
+------------------------------------
+* One parcel, per kg of filtered water, moves through the segments in order,
+  spending ``residence_time`` in each (multiplied by ``residence``: 1 for
+  the mean, plug-flow particle; 1/0.38 ≈ 2.6 for a particle at r/R = 0.9 in
+  Poiseuille flow, whose speed is 2(1 − 0.81) = 0.38 of the mean).
+* Water, calcium, oxalate and the other solutes remaining in the lumen, as
+  fractions of the filtered amounts, go linearly in time from a segment's
+  inlet (the previous segment's outlet, 1 at the glomerulus) to its outlet
+  values.  A fraction above 1 is net secretion.  pH goes linearly too (fixed
+  pH, as a prescribed profile).  The totals of the liquid are the filtrate's
+  totals times (solute fraction / water fraction).
+* Ω(t) comes from one batched :func:`oxalate.speciate` call over every row
+  and every node.
+* **Supersaturation is not depleted by the crystals** (as Finlayson & Reid
+  assumed).  Growth only lowers Ω, so the size found is an *upper bound* on
+  what a single crystal reaches: if even that stays below the lumen, the
+  crystal is washed out.
+* A crystal starts growing where nucleation starts (the expected number of
+  nuclei per kg of filtered water, ∫ J w dt with J per m³ of liquid, first
+  reaches ``nucleus_count``), or, with ``nucleation=None``, where Ω first
+  exceeds 1 (a pre-existing nucleus: the most favourable case).  Its
+  diameter then follows dL/dt = G(Ω(t)) (trapezoid rule on the nodes;
+  exact where G is constant), never below zero.
+
+Aggregation is not part of this model: the largest aggregate needs the
+crystal population and the sectional grid of :func:`oxalate.crystallize`
+under a changing water volume, which it does not yet have.
+
+References
+----------
+Finlayson B, Reid F (1978) Invest Urol 15:442-448.
+Kok DJ, Khan SR (1994) Kidney Int 46:847-854.
+Grases F, Söhnel O (2017) BMC Urol 17:13, doi:10.1186/s12894-017-0274-7.
+Hautmann R, Osswald H (1978) Naunyn-Schmiedeberg's Arch Pharmacol 304:277.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+from ._kinetics_inputs import phase_info
+from .kinetics import Growth, Nucleation, growth_rate, nucleation_rate
+from .solution import Solution
+from .speciation import speciate
+from .units import Quantity
+
+__all__ = ["Nephron", "Segment", "Transit", "default_human", "transit"]
+
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+
+#: Speed of a particle at r/R = 0.9 in Poiseuille flow, as a fraction of the
+#: mean speed: v/v̄ = 2(1 − (r/R)²) = 0.38 (Grases & Söhnel 2017 use the
+#: radial profile).
+WALL_SPEED_FRACTION = 2.0 * (1.0 - 0.9**2)
+
+#: Diameter of the ducts of Bellini [m], ≈ 200 µm (Finlayson & Reid 1978, as
+#: quoted by Randolph et al.; KINETICS.md §2.4).
+BELLINI_DIAMETER = 200e-6
+
+_WATER_DENSITY = 1.0  # kg/L: liquid volume per kg of water, as Solution's default density
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One nephron segment, with the fractions remaining at its *outlet*.
+
+    Parameters
+    ----------
+    name : str
+    residence_time : float
+        Mean residence of the fluid in the segment. [s]
+    lumen_diameter : float
+        Inner diameter at the outlet, for the retention flag. [m]
+    water, calcium, oxalate, salts : float
+        Fractions of the filtered water, calcium, oxalate and of every other
+        solute (Na, K, Mg, Cl, phosphate, sulfate, citrate, carbonate) still
+        in the lumen at the outlet. [-]  Above 1: net secretion.
+    pH : float
+        pH at the outlet (fixed; linear in time from the inlet).
+    source : str
+        Where the numbers come from, or that they are estimates.
+    """
+
+    name: str
+    residence_time: float
+    lumen_diameter: float
+    water: float
+    calcium: float
+    oxalate: float
+    salts: float
+    pH: float
+    source: str = "estimate"
+
+    def __post_init__(self) -> None:
+        checks = {
+            "residence_time": self.residence_time,
+            "lumen_diameter": self.lumen_diameter,
+            "water": self.water,
+        }
+        for name, value in checks.items():
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"Segment {self.name!r}: {name}={value!r} must be positive")
+        for name in ("calcium", "oxalate", "salts"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"Segment {self.name!r}: {name}={value!r} must be >= 0")
+        if not (np.isfinite(self.pH) and 0 < self.pH < 14):
+            raise ValueError(f"Segment {self.name!r}: pH={self.pH!r} must be in (0, 14)")
+
+
+@dataclass(frozen=True)
+class Nephron:
+    """A nephron: its segments in flow order and the filtrate's pH.
+
+    Parameters
+    ----------
+    segments : sequence of Segment
+    filtrate_pH : float
+        pH at the glomerulus (the inlet of the first segment).
+    retention_size : float
+        Size retained at the end (ducts of Bellini). [m]
+    """
+
+    segments: tuple[Segment, ...]
+    filtrate_pH: float = 7.4
+    retention_size: float = BELLINI_DIAMETER
+
+    def __post_init__(self) -> None:
+        if len(self.segments) == 0 or not all(isinstance(s, Segment) for s in self.segments):
+            raise ValueError("segments must be a non-empty sequence of Segment")
+        if not (np.isfinite(self.retention_size) and self.retention_size > 0):
+            raise ValueError(f"retention_size={self.retention_size!r} must be positive")
+        if not (0 < self.filtrate_pH < 14):
+            raise ValueError(f"filtrate_pH={self.filtrate_pH!r} must be in (0, 14)")
+
+
+def default_human() -> Nephron:
+    """A long-looped human nephron under antidiuresis: every number an estimate.
+
+    Residence times and lumen diameters are KINETICS.md §2.4's plausible
+    default (geometry from memory, residence derived from SNGFR = 62.5
+    nL/min and the flows); the water fractions follow its flow column
+    (65 % reabsorbed in the proximal tubule, 1.5 of 180 L/day excreted).
+    Calcium: ~65 % reabsorbed in the proximal tubule, ~25 % in the thick
+    ascending limb, ~1-2 % excreted (textbook physiology, from memory).
+    Oxalate: fractional delivery 0.84 from the proximal tubule on (rat
+    micropuncture, Hautmann & Osswald 1978), no net secretion.  pH: 7.4 →
+    6.0, a textbook profile (estimate).  Replace by Kok & Khan 1994's
+    segment table once transcribed.
+
+    Returns
+    -------
+    Nephron
+
+    Examples
+    --------
+    >>> from oxalate import nephron
+    >>> n = nephron.default_human()
+    >>> [s.name for s in n.segments][:2]
+    ['proximal tubule', 'thin descending limb']
+    >>> round(sum(s.residence_time for s in n.segments))
+    170
+    """
+    est = "estimate (KINETICS.md §2.4; textbook physiology)"
+    return Nephron(
+        segments=(
+            Segment("proximal tubule", 10.0, 24e-6, 0.35, 0.35, 0.84, 0.35, 6.9, est),
+            Segment("thin descending limb", 6.5, 16e-6, 0.25, 0.35, 0.84, 0.35, 7.0, est),
+            Segment("thin ascending limb", 3.9, 16e-6, 0.25, 0.30, 0.84, 0.30, 7.0, est),
+            Segment("thick ascending limb", 16.0, 24e-6, 0.25, 0.10, 0.84, 0.10, 6.9, est),
+            Segment("distal convoluted tubule", 14.0, 24e-6, 0.10, 0.04, 0.84, 0.05, 6.6, est),
+            Segment("collecting duct", 120.0, 200e-6, 0.008, 0.015, 0.84, 0.01, 6.0, est),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Transit:
+    """The result of :func:`transit`: per row (leading axes) and per segment (last).
+
+    Attributes
+    ----------
+    segments : tuple of str
+    time : pint.Quantity
+        Time at each segment's outlet since filtration. [s]
+    node_time : pint.Quantity
+        The times at which Ω was computed (all segments, in order). [s]
+    node_supersaturation : numpy.ndarray
+        Ω of the phase at every node, shape (..., nodes). [-]
+    supersaturation : numpy.ndarray
+        Ω at each segment's outlet, shape (..., segments). [-]
+    max_supersaturation : numpy.ndarray
+        The largest Ω within each segment. [-]
+    first_supersaturated : pint.Quantity
+        The first time Ω > 1 (``inf`` if never). [s]
+    nucleation_time : pint.Quantity
+        When the expected nuclei per kg of filtered water reach the count
+        (the growth start when ``nucleation=None``: the first Ω > 1). [s]
+    nuclei : numpy.ndarray
+        Expected nuclei per kg of filtered water at each outlet. [1/kg]
+    largest_size : pint.Quantity
+        Upper bound on the diameter of the oldest single crystal at each
+        outlet (0 before it starts). [m]
+    retained : numpy.ndarray of bool
+        largest_size ≥ the segment's lumen diameter.
+    retained_at_bellini : numpy.ndarray of bool
+        largest_size at the last outlet ≥ the nephron's retention size.
+    """
+
+    segments: tuple[str, ...]
+    time: Any
+    node_time: Any
+    node_supersaturation: FloatArray
+    supersaturation: FloatArray
+    max_supersaturation: FloatArray
+    first_supersaturated: Any
+    nucleation_time: Any
+    nuclei: FloatArray
+    largest_size: Any
+    retained: npt.NDArray[np.bool_]
+    retained_at_bellini: npt.NDArray[np.bool_]
+
+
+def _residence_factor(residence: Any) -> float:
+    if isinstance(residence, str):
+        if residence == "mean":
+            return 1.0
+        if residence == "wall":
+            return 1.0 / WALL_SPEED_FRACTION
+        raise ValueError(f"residence={residence!r} must be 'mean', 'wall' or a positive factor")
+    factor = float(residence)
+    if not (np.isfinite(factor) and factor > 0):
+        raise ValueError(f"residence={residence!r} must be 'mean', 'wall' or a positive factor")
+    return factor
+
+
+def _first_crossing(t: FloatArray, y: FloatArray, level: Any) -> FloatArray:
+    """First time y reaches level along the last axis, linear between nodes; inf if never."""
+    above = y >= level
+    k = np.argmax(above, axis=-1)
+    hit = above.any(axis=-1)
+    k0 = np.maximum(k - 1, 0)
+    y0 = np.take_along_axis(y, k0[..., None], -1)[..., 0]
+    y1 = np.take_along_axis(y, k[..., None], -1)[..., 0]
+    lev = np.broadcast_to(level, y0.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where((k > 0) & (y1 > y0), (lev - y0) / (y1 - y0), 0.0)
+    out = t[k0] + np.clip(frac, 0.0, 1.0) * (t[k] - t[k0])
+    return np.where(hit, out, np.inf)
+
+
+def transit(
+    filtrate: Solution,
+    nephron: Nephron | None = None,
+    *,
+    growth: Growth | None = None,
+    nucleation: Nucleation | None = None,
+    phase: str = "COM",
+    residence: Any = "mean",
+    nodes_per_segment: int = 16,
+    nucleus_count: Any = "1 1/kg",
+    activity_model: str = "davies",
+    constants: Any = "default",
+) -> Transit:
+    """Send every filtrate of a batch through a nephron and follow Ω and crystal size.
+
+    See the module docstring for the model and its assumptions (no
+    depletion of supersaturation: the size is an upper bound for a single
+    crystal; no aggregation).
+
+    Parameters
+    ----------
+    filtrate : Solution
+        Glomerular ultrafiltrate, one row per case.  Its pH is ignored: the
+        nephron's pH profile applies.  Temperature is taken from it.
+    nephron : Nephron, optional
+        Default :func:`default_human`.
+    growth : Growth
+        Linear growth law G(Ω); default ``Growth("3e-11 m/s")`` with order 2
+        (illustrative, within the 1e-12–1e-10 m/s range of KINETICS.md §2.1).
+    nucleation : Nucleation, optional
+        ``None``: a crystal is assumed present from the first Ω > 1.
+    phase : str
+        The crystallising phase, default COM.
+    residence : {"mean", "wall"} or float
+        Factor on every residence time: 1, 1/0.38 (r/R = 0.9), or a number.
+    nodes_per_segment : int
+        Ω nodes per segment (≥ 2).
+    nucleus_count : pint.Quantity or str
+        Nuclei per kg of filtered water that mark the start of nucleation.
+        [1/kg]
+    activity_model, constants
+        As for :func:`oxalate.speciate`.
+
+    Returns
+    -------
+    Transit
+
+    Raises
+    ------
+    ValueError
+        A bad ``phase``, ``residence``, ``nodes_per_segment`` or
+        ``nucleus_count``.
+    TypeError
+        ``filtrate`` not a Solution, ``growth`` not a Growth.
+
+    Examples
+    --------
+    >>> import oxalate
+    >>> from oxalate import nephron
+
+    Plasma ultrafiltrate with normal (2 µM) and high (30 µM) oxalate:
+
+    >>> oxalate_molal = oxalate.Quantity([2e-6, 3e-5], "mol/kg")
+    >>> plasma = oxalate.Solution(calcium="1.3 mmol/kg", oxalate=oxalate_molal,
+    ...     sodium="140 mmol/kg", chloride="110 mmol/kg", carbonate="25 mmol/kg",
+    ...     temperature="37 degC")
+    >>> tr = nephron.transit(plasma)
+    >>> tr.first_supersaturated.m_as("s").round()  # Ω > 1: collecting duct vs proximal tubule
+    array([128.,   5.])
+    >>> bool(tr.largest_size.m_as("um").max() < 20)   # far below 200 µm: washed out
+    True
+    """
+    if not isinstance(filtrate, Solution):
+        raise TypeError(f"filtrate={filtrate!r} must be an oxalate.Solution")
+    nephron = default_human() if nephron is None else nephron
+    if not isinstance(nephron, Nephron):
+        raise TypeError(f"nephron={nephron!r} must be a Nephron")
+    growth = Growth("3e-11 m/s") if growth is None else growth
+    if not isinstance(growth, Growth):
+        raise TypeError(f"growth={growth!r} must be a Growth (a linear rate G [m/s])")
+    if nucleation is not None and not isinstance(nucleation, Nucleation):
+        raise TypeError(f"nucleation={nucleation!r} must be a Nucleation or None")
+    if not isinstance(nodes_per_segment, int | np.integer) or nodes_per_segment < 2:
+        raise ValueError(f"nodes_per_segment={nodes_per_segment!r} must be an integer >= 2")
+    phase, _, _ = phase_info(phase, constants)
+    factor = _residence_factor(residence)
+    try:
+        count = float(Quantity(nucleus_count).m_as("1/kg"))
+    except Exception as err:
+        raise ValueError(f"nucleus_count={nucleus_count!r} must be a number per kg") from err
+    if not (np.isfinite(count) and count > 0):
+        raise ValueError(f"nucleus_count={nucleus_count!r} must be positive")
+
+    # Fractions and pH at the nodes: linear in time inside each segment.
+    segs = nephron.segments
+    n = int(nodes_per_segment)
+    inlet = np.array([1.0, 1.0, 1.0, 1.0, nephron.filtrate_pH])
+    times, fractions, seg_end = [], [], []
+    t0 = 0.0
+    for s in segs:
+        outlet = np.array([s.water, s.calcium, s.oxalate, s.salts, s.pH])
+        u = np.linspace(0.0, 1.0, n)
+        times.append(t0 + u * s.residence_time * factor)
+        fractions.append(inlet + u[:, None] * (outlet - inlet))
+        t0 += s.residence_time * factor
+        seg_end.append(len(times) * n - 1)
+        inlet = outlet
+    node_t = np.concatenate(times)
+    frac = np.concatenate(fractions)  # (nodes, 5)
+    water, ca, ox, salts, ph = frac.T
+
+    shape = filtrate.shape
+    totals: dict[str, FloatArray] = {}
+    for key, value in filtrate.totals.items():
+        scale = {"Ca": ca, "Ox": ox}.get(key, salts) / water
+        totals[key] = np.broadcast_to(value, shape)[..., None] * scale
+    temperature = np.broadcast_to(filtrate.temperature, shape)[..., None] * np.ones_like(node_t)
+    liquid = Solution.from_arrays(
+        totals, pH=np.broadcast_to(ph, (*shape, node_t.size)), temperature_kelvin=temperature
+    )
+    spec = speciate(liquid, activity_model=activity_model, constants=constants)
+    omega = np.asarray(spec.supersaturation[phase], dtype=float)
+    temp_q = Quantity(temperature, "K")
+
+    # Nuclei per kg of filtered water: ∫ J(Ω) [1/m³/s] × liquid volume w/ρ [m³].
+    if nucleation is not None:
+        j = np.asarray(
+            nucleation_rate(
+                np.maximum(omega, 1.0), nucleation, temperature=temp_q, phase=phase,
+                constants=constants,
+            ),
+            dtype=float,
+        )  # fmt: skip
+        j = np.where(omega > 1.0, np.nan_to_num(j), 0.0)
+        flux = j * water * 1e-3 / _WATER_DENSITY
+        nuclei = np.concatenate(
+            [
+                np.zeros((*shape, 1)),
+                np.cumsum(0.5 * (flux[..., 1:] + flux[..., :-1]) * np.diff(node_t), -1),
+            ],
+            axis=-1,
+        )
+        start = _first_crossing(node_t, nuclei, count)
+    else:
+        nuclei = np.zeros_like(omega)
+        start = _first_crossing(node_t, omega, np.nextafter(1.0, 2.0))
+    first_ss = _first_crossing(node_t, omega, np.nextafter(1.0, 2.0))
+
+    # Diameter of the oldest crystal: dL/dt = G(Ω) from the start on, L ≥ 0.
+    g = np.asarray(
+        growth_rate(omega, growth, temperature=temp_q, phase=phase, constants=constants),
+        dtype=float,
+    )
+    size = np.zeros_like(omega)
+    for k in range(1, node_t.size):
+        ta, tb = node_t[k - 1], node_t[k]
+        active = np.clip(tb - np.maximum(ta, start), 0.0, tb - ta)
+        step = 0.5 * (g[..., k - 1] + g[..., k]) * active
+        size[..., k] = np.maximum(size[..., k - 1] + step, 0.0)
+
+    ends = np.array(seg_end)
+    diameters = np.array([s.lumen_diameter for s in segs])
+    largest = size[..., ends]
+    seg_max = np.stack([omega[..., i * n : (i + 1) * n].max(-1) for i in range(len(segs))], -1)
+    return Transit(
+        segments=tuple(s.name for s in segs),
+        time=Quantity(node_t[ends], "s"),
+        node_time=Quantity(node_t, "s"),
+        node_supersaturation=omega,
+        supersaturation=omega[..., ends],
+        max_supersaturation=seg_max,
+        first_supersaturated=Quantity(first_ss, "s"),
+        nucleation_time=Quantity(start, "s"),
+        nuclei=nuclei[..., ends],
+        largest_size=Quantity(largest, "m"),
+        retained=largest >= diameters,
+        retained_at_bellini=largest[..., -1] >= nephron.retention_size,
+    )

@@ -1,0 +1,189 @@
+"""oxalate.nephron.transit: analytic cases, invariants and the free-particle question.
+
+Expected values come from outside the transit code: closed forms written out
+here (constant composition: L = k σ² t, nuclei = J w t), direct
+:func:`oxalate.speciate` calls on the concentrated liquid, and the
+qualitative literature results of KINETICS.md section 7, V7-V8 (Finlayson &
+Reid 1978; Kok & Khan 1994; Grases & Söhnel 2017).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import oxalate
+from oxalate import nephron
+from oxalate.kinetics import BulkRate, Growth, Nucleation
+from oxalate.nephron import Nephron, Segment
+
+Q = oxalate.Quantity
+PLASMA = {"calcium": "1.3 mmol/kg", "sodium": "140 mmol/kg", "chloride": "110 mmol/kg",
+          "carbonate": "25 mmol/kg", "temperature": "37 degC", "pH": 7.4}  # fmt: skip
+
+
+def filtrates(oxalate_molal: list[float]) -> oxalate.Solution:
+    return oxalate.Solution(oxalate=Q(oxalate_molal, "mol/kg"), **PLASMA)  # type: ignore[arg-type]
+
+
+def still_tube(seconds: float, water: float = 1.0, ph: float = 6.0) -> Nephron:
+    """One segment, nothing reabsorbed except (optionally) water, fixed pH."""
+    seg = Segment("tube", seconds, 1e-4, water, 1.0, 1.0, 1.0, ph)
+    return Nephron((seg,), filtrate_pH=ph)
+
+
+URINE_LIKE = {"calcium": "4 mmol/kg", "oxalate": "0.4 mmol/kg", "sodium": "100 mmol/kg",
+              "chloride": "100 mmol/kg", "temperature": "37 degC"}  # fmt: skip
+
+
+def test_constant_composition_growth_is_k_sigma_squared_t() -> None:
+    # A tube that changes nothing: Ω is the filtrate's at the tube's pH, and
+    # L(t) = k σ² t with σ = Ω^½ − 1 (hand formula; trapezoid rule is exact).
+    sol = oxalate.Solution(pH=6.0, **URINE_LIKE)  # type: ignore[arg-type]
+    omega = float(oxalate.speciate(sol).supersaturation["COM"])
+    assert omega > 1
+    k, t = 3e-11, 60.0
+    tr = nephron.transit(sol, still_tube(t), growth=Growth(f"{k} m/s"))
+    expected = k * (np.sqrt(omega) - 1) ** 2 * t
+    np.testing.assert_allclose(tr.node_supersaturation, omega, rtol=1e-12)
+    np.testing.assert_allclose(tr.largest_size.m_as("m"), expected, rtol=1e-12)
+    assert tr.first_supersaturated.m_as("s") == 0.0
+
+
+def test_wall_residence_is_mean_over_0_38() -> None:
+    # Poiseuille at r/R = 0.9: v/v̄ = 2(1 − 0.81) = 0.38, so time and size (at
+    # constant composition) scale by 1/0.38.
+    sol = oxalate.Solution(pH=6.0, **URINE_LIKE)  # type: ignore[arg-type]
+    mean = nephron.transit(sol, still_tube(30.0))
+    wall = nephron.transit(sol, still_tube(30.0), residence="wall")
+    ratio = wall.largest_size.m_as("m") / mean.largest_size.m_as("m")
+    np.testing.assert_allclose(ratio, 1 / 0.38, rtol=1e-12)
+    np.testing.assert_allclose(wall.time.m_as("s"), 30.0 / 0.38, rtol=1e-12)
+
+
+def test_water_reabsorption_concentrates_every_solute() -> None:
+    # Half the water gone, all solutes kept: the outlet liquid has twice the
+    # totals, checked against a direct speciate call on doubled totals.
+    sol = filtrates([2e-5])
+    tr = nephron.transit(sol, still_tube(10.0, water=0.5, ph=6.5))
+    doubled = oxalate.Solution(
+        calcium="2.6 mmol/kg", oxalate="0.04 mmol/kg", sodium="280 mmol/kg",
+        chloride="220 mmol/kg", carbonate="50 mmol/kg", temperature="37 degC", pH=6.5,
+    )  # fmt: skip
+    expected = float(oxalate.speciate(doubled).supersaturation["COM"])
+    np.testing.assert_allclose(tr.supersaturation[..., -1], expected, rtol=1e-10)
+
+
+def test_power_law_nuclei_are_j_w_t() -> None:
+    # Constant composition, J = k_J σ² per m³ of liquid, 1 kg of water = 1e-3 m³:
+    # nuclei per kg of filtered water = k_J σ² 1e-3 t; the count 1 is reached
+    # at t = 1 / (k_J σ² 1e-3), where the crystal starts to grow.
+    sol = oxalate.Solution(pH=6.0, **URINE_LIKE)  # type: ignore[arg-type]
+    sigma = float(np.sqrt(oxalate.speciate(sol).supersaturation["COM"])) - 1
+    kj, t = 1e3, 100.0
+    rate = kj * sigma**2 * 1e-3
+    tr = nephron.transit(sol, still_tube(t), nucleation=Nucleation.power_law(f"{kj} 1/m^3/s", 2))
+    np.testing.assert_allclose(tr.nuclei[..., -1], rate * t, rtol=1e-12)
+    start = 1.0 / rate
+    assert start < t
+    np.testing.assert_allclose(tr.nucleation_time.m_as("s"), start, rtol=1e-12)
+    np.testing.assert_allclose(
+        tr.largest_size.m_as("m")[..., -1], 3e-11 * sigma**2 * (t - start), rtol=1e-12
+    )
+
+
+def test_no_nucleation_and_no_growth_below_saturation() -> None:
+    sol = filtrates([1e-7])  # far undersaturated all the way
+    tr = nephron.transit(sol, nucleation=Nucleation("44 mJ/m^2", "1e20 1/m^3/s"))
+    assert (tr.node_supersaturation < 1).all()
+    assert (tr.nuclei == 0).all()
+    assert (tr.largest_size.m_as("m") == 0).all()
+    assert np.isinf(tr.first_supersaturated.m_as("s")).all()
+    assert np.isinf(tr.nucleation_time.m_as("s")).all()
+
+
+def test_batch_equals_rows() -> None:
+    ox = [2e-6, 3e-5, 1e-5]
+    batch = nephron.transit(filtrates(ox))
+    for i, x in enumerate(ox):
+        row = nephron.transit(filtrates([x]))
+        np.testing.assert_array_equal(batch.node_supersaturation[i], row.node_supersaturation[0])
+        np.testing.assert_array_equal(
+            batch.largest_size.m_as("m")[i], row.largest_size.m_as("m")[0]
+        )
+
+
+def test_more_oxalate_moves_supersaturation_upstream_and_grows_larger() -> None:
+    # Kok & Khan 1994 (KINETICS.md V8): as filtered oxalate rises, the first
+    # position with Ω > 1 moves upstream and the largest crystal grows.
+    ox = np.geomspace(2e-6, 3e-5, 6).tolist()
+    tr = nephron.transit(filtrates(ox))
+    first = tr.first_supersaturated.m_as("s")
+    size = tr.largest_size.m_as("m")[:, -1]
+    assert (np.diff(first) <= 0).all()
+    assert (np.diff(size) > 0).all()
+
+
+@pytest.mark.parametrize("residence", ["mean", "wall"])
+def test_single_crystal_is_washed_out_normal_and_hyperoxaluric(residence: str) -> None:
+    # Finlayson & Reid 1978; Baumann & Affolter 2014 (KINETICS.md V8): by growth
+    # alone, a single crystal stays far below the 200 µm of the ducts of Bellini
+    # (< 10 %), for normal (2 µM) and hyperoxaluric (30 µM) plasma oxalate, even
+    # at the upper end of k_G (1e-10 m/s, KINETICS.md §2.1).
+    tr = nephron.transit(filtrates([2e-6, 3e-5]), growth=Growth("1e-10 m/s"), residence=residence)
+    assert (tr.largest_size.m_as("m") < 0.1 * 200e-6).all()
+    assert not tr.retained.any()
+    assert not tr.retained_at_bellini.any()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Grases & Söhnel 2017 find 5.2 µm at the collecting-duct opening; their growth law, "
+        "velocity profile and nephron inputs are not transcribed (KINETICS.md §9).  With the "
+        "default k_G = 3e-11 m/s the bound is ~0.04 µm: 5.2 µm needs G ~ 3e-8 m/s, two orders "
+        "above the upper-end estimate (KINETICS.md §2.1)."
+    ),
+)
+def test_grases_sohnel_single_crystal_order_of_magnitude() -> None:
+    tr = nephron.transit(filtrates([3e-5]), residence="wall")
+    assert 1e-6 <= tr.largest_size.m_as("m")[0, -1] <= 20e-6
+
+
+def test_default_nephron_numbers() -> None:
+    n = nephron.default_human()
+    water = [s.water for s in n.segments]
+    assert all(b <= a for a, b in itertools.pairwise(water))
+    # 1.5 L/day of urine from 180 L/day of filtrate (KINETICS.md §2.4)
+    assert n.segments[-1].water == pytest.approx(1.5 / 180, rel=0.05)
+    assert n.retention_size == 200e-6
+
+
+def test_bad_input_names_the_argument() -> None:
+    sol = filtrates([2e-6])
+    with pytest.raises(ValueError, match="residence_time"):
+        Segment("x", -1.0, 1e-5, 1.0, 1.0, 1.0, 1.0, 7.0)
+    with pytest.raises(ValueError, match="water"):
+        Segment("x", 1.0, 1e-5, 0.0, 1.0, 1.0, 1.0, 7.0)
+    with pytest.raises(ValueError, match="oxalate"):
+        Segment("x", 1.0, 1e-5, 1.0, 1.0, -0.1, 1.0, 7.0)
+    with pytest.raises(ValueError, match="pH"):
+        Segment("x", 1.0, 1e-5, 1.0, 1.0, 1.0, 1.0, 15.0)
+    with pytest.raises(ValueError, match="segments"):
+        Nephron(())
+    with pytest.raises(ValueError, match="residence"):
+        nephron.transit(sol, residence="side")
+    with pytest.raises(ValueError, match="residence"):
+        nephron.transit(sol, residence=-2.0)
+    with pytest.raises(ValueError, match="nodes_per_segment"):
+        nephron.transit(sol, nodes_per_segment=1)
+    with pytest.raises(ValueError, match="nucleus_count"):
+        nephron.transit(sol, nucleus_count="0 1/kg")
+    with pytest.raises(TypeError, match="filtrate"):
+        nephron.transit({"calcium": 1.0})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="growth"):
+        nephron.transit(sol, growth=BulkRate("1e-7 mol/kg/s"))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="quartz"):
+        nephron.transit(sol, phase="quartz")
