@@ -80,6 +80,10 @@ def test_the_index_comes_back_in_every_result() -> None:
     assert list(th.index) == list(sp.index) and th["converged"].all()
     out = oxalate.speciate(batch, outputs=["SI_COM"]).to_dataframe()
     assert list(out.index) == list(sp.index)
+    dil = oxalate.dilution_for(batch).to_dataframe()
+    assert list(dil.index) == list(sp.index)
+    # diluted by its factor, each urine sits at Ω = 1 (or was below it already)
+    assert ((dil["dilution_factor"] >= 1) & np.isclose(dil["omega"], 1.0)).all()
 
 
 def test_bad_rows_are_kept_with_their_reason() -> None:

@@ -421,6 +421,24 @@ class Dilution:
     converged: Any
     reason: Any
     iterations: Any
+    #: the input rows' labels (``Solution.with_labels``): the index of to_dataframe()
+    labels: Any = field(repr=False, default=None)
+
+    def to_dataframe(self) -> Any:
+        """The result as a pandas DataFrame: ``dilution_factor``, ``omega``, ``converged``,
+        ``reason`` and ``iterations`` per row, indexed by the input's labels, if any."""
+        try:
+            import pandas as pd
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("to_dataframe() needs pandas: pip install pandas") from err
+        flat = {
+            "dilution_factor": np.ravel(self.factor),
+            "omega": np.ravel(self.supersaturation),
+            "converged": np.ravel(self.converged),
+            "reason": np.ravel(self.reason),
+            "iterations": np.ravel(self.iterations),
+        }
+        return pd.DataFrame(flat, index=self.labels)
 
 
 def dilution_for(
@@ -499,6 +517,8 @@ def dilution_for(
     )  # fmt: skip
     result = engines.search(model, problem, engine)
     _warn_range(model, result)
+    explain_input(result.reason, solution)
+    warn_failed_rows("dilution_for", result.reason, solution.labels)
     shape = solution.shape
 
     def shaped(x: Any) -> Any:
@@ -511,6 +531,7 @@ def dilution_for(
         converged=shaped(result.converged),
         reason=shaped(result.reason),
         iterations=shaped(result.iterations),
+        labels=solution.labels,
     )
 
 
