@@ -703,3 +703,40 @@ def test_recipe_salts_are_neutral(salt: str) -> None:
     ions = fluids._SALT_IONS[salt]
     charge = sum(n * (-1 if ion == "phosphate" else _ION_CHARGE[ion]) for ion, n in ions.items())
     assert charge == 0
+
+
+# --- ionised calcium (issue 13, the clinic) -------------------------------------------------
+
+
+def test_ionized_calcium_sets_the_free_calcium() -> None:
+    # a molal input: no unit conversion, the free Ca2+ of the speciation must equal it
+    uf = fluids.plasma_ultrafiltrate(ionized_calcium=oxalate.Quantity([1.0, 1.2, 1.4], "mmol/kg"))
+    free = oxalate.speciate(uf).free("Ca+2")
+    np.testing.assert_allclose(free, [1.0e-3, 1.2e-3, 1.4e-3], rtol=1e-11)
+    # the total is larger than the free calcium (complexes), by the preset's ~23 % at 1.35 mM
+    assert np.all(uf.totals["Ca"] > free * 1.15) and np.all(uf.totals["Ca"] < free * 1.45)
+
+
+def test_ionized_calcium_and_total_calcium_are_exclusive() -> None:
+    with pytest.raises(TypeError, match="not both"):
+        fluids.plasma(calcium="2.4 mmol/L", ionized_calcium="1.2 mmol/L")
+
+
+def test_threshold_from_ionized_calcium_is_lower_than_from_the_same_total() -> None:
+    """The clinic's error: 1.0 mmol/L ionised taken as the total overstates the threshold.
+
+    At a fixed free Ca2+ the COM threshold's oxalate scales, to first order, as
+    1/free Ca2+ (Ω ∝ a(Ca2+) a(C2O4 2-), the ionic strength barely moves), so the two
+    thresholds stand in the ratio of the free calcium the total 1.0 mmol/L leaves."""
+    from oxalate.indices import plasma_oxalate_threshold
+
+    as_total = float(plasma_oxalate_threshold(calcium="1.0 mmol/L").m_as("umol/kg"))
+    as_ionized = float(plasma_oxalate_threshold(ionized_calcium="1.0 mmol/L").m_as("umol/kg"))
+    free_of_total = float(
+        oxalate.speciate(fluids.plasma_ultrafiltrate(calcium="1.0 mmol/L")).free("Ca+2")
+    )
+    target_free = float(
+        oxalate.speciate(fluids.plasma_ultrafiltrate(ionized_calcium="1.0 mmol/L")).free("Ca+2")
+    )
+    assert as_total / as_ionized == pytest.approx(target_free / free_of_total, rel=0.03)
+    assert 1.2 < as_total / as_ionized < 1.4  # the issue's 63 against 50 µmol/L: 25 % high

@@ -107,6 +107,7 @@ __all__ = [
     "urine_24h",
     "urine_24h_normal",
     "urine_stone_former",
+    "with_ionized_calcium",
 ]
 
 FloatArray: TypeAlias = npt.NDArray[np.float64]
@@ -554,7 +555,114 @@ def _merge(
 
 
 def _fluid(name: str, overrides: dict[str, Any]) -> Solution:
-    return Solution(**_merge(name, _inputs(name), overrides, ()))
+    ionized = overrides.pop("ionized_calcium", None)
+    if ionized is None:
+        return Solution(**_merge(name, _inputs(name), overrides, ()))
+    if overrides.get("calcium") is not None:
+        raise TypeError(
+            f"{name}: give calcium= (the total) or ionized_calcium= (the free Ca2+), not both"
+        )
+    fluid = Solution(**_merge(name, _inputs(name), overrides, ()))
+    return with_ionized_calcium(fluid, ionized, density=overrides.get("density"))
+
+
+def with_ionized_calcium(
+    solution: Solution,
+    ionized_calcium: Any,
+    *,
+    density: Any = None,
+    constants: Any = "default",
+    activity_model: str = "davies",
+    tolerance: float = 1e-12,
+    max_iterations: int = 50,
+) -> Solution:
+    """The same solution with its total calcium set so that free Ca²⁺ equals ``ionized_calcium``.
+
+    A blood-gas analyser reports *ionised* calcium: the free Ca²⁺, not the
+    total.  Taken as the total, 1.0 mmol/L ionised gives a plasma COM
+    threshold about 25 % too high, because part of a total is complexed (by
+    bicarbonate, phosphate, citrate, sulfate).  This solves, row by row, for
+    the total calcium whose speciation leaves exactly that free Ca²⁺, by the
+    fixed point T ← T · c_ion / c_free(T) (free Ca²⁺ is nearly proportional to
+    the total, so it converges in a few steps).
+
+    Parameters
+    ----------
+    solution : Solution
+        The fluid; its other totals, pH and temperature are kept.
+    ionized_calcium : pint.Quantity or str
+        Free Ca²⁺, e.g. ``"1.20 mmol/L"`` (a molar value is converted with the
+        solution's composition and ``density``) or ``"1.2 mmol/kg"``.
+    density : pint.Quantity or str, optional
+        Density of the fluid for a molar input; default 1.0 kg/L, as the
+        presets assume. [kg/L]
+    constants, activity_model
+        The speciation the free Ca²⁺ is computed with; use the same later.
+    tolerance : float
+        Relative agreement of free Ca²⁺ with the target. [-]
+    max_iterations : int
+
+    Returns
+    -------
+    Solution
+        The rows' labels are kept.
+
+    Raises
+    ------
+    ValueError
+        If a row does not converge (the message names it).
+
+    Examples
+    --------
+    >>> import oxalate
+    >>> from oxalate.fluids import plasma_ultrafiltrate, with_ionized_calcium
+    >>> uf = with_ionized_calcium(plasma_ultrafiltrate(), "1.20 mmol/L")
+    >>> free = oxalate.speciate(uf).free("Ca+2")          # mol/kg
+    >>> round(float(free) * 1e3 / (1 + 0.0098), 3)        # back to mmol/L: ~9.8 g/kg of solutes
+    1.2
+    >>> round(float(uf.totals["Ca"]) * 1e3, 3)            # the total that gives it [mmol/kg]
+    1.566
+    """
+    from ._checks import check_iterations, check_tolerance
+    from .speciation import speciate
+    from .units import concentration, solution_density
+
+    tol = check_tolerance(tolerance)
+    check_iterations(max_iterations, "max_iterations")
+    values, kind = concentration(ionized_calcium, argument="ionized_calcium")
+    shape = np.broadcast_shapes(solution.shape, np.shape(values))
+    totals = {k: np.broadcast_to(v, shape).astype(np.float64) for k, v in solution.totals.items()}
+    target = np.broadcast_to(np.asarray(values, dtype=np.float64), shape)
+    if kind == "molar":
+        # c = m rho / (1 + sum m M / 1000): the inverse for the free Ca2+ in this solution
+        from .database import analyte
+
+        solute = sum((totals[c] * analyte(c).molar_mass / 1000.0 for c in totals), start=0.0)
+        target = target * (1.0 + solute) / float(solution_density(density))
+    ph = None if solution.pH is None else np.broadcast_to(solution.pH, shape)
+    t = np.broadcast_to(solution.temperature, shape)
+    total = np.where(target > 0, np.maximum(totals["Ca"], target), 0.0)
+    for _ in range(int(max_iterations)):
+        totals["Ca"] = total
+        trial = Solution.from_arrays(totals, pH=ph, temperature_kelvin=t)
+        free = np.asarray(
+            speciate(trial, constants=constants, activity_model=activity_model).free("Ca+2")
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(target > 0, target / free, 1.0)
+        if np.all(np.abs(ratio - 1.0) <= tol):
+            break
+        total = total * ratio
+    else:
+        bad = np.flatnonzero(np.ravel(~(np.abs(ratio - 1.0) <= tol)))
+        raise ValueError(
+            f"ionized_calcium: no total calcium gives that free Ca2+ in {bad.size} row(s) "
+            f"(first at position {int(bad[0])}) within {max_iterations} steps"
+        )
+    out = Solution.from_arrays(totals, pH=ph, temperature_kelvin=t)
+    if solution.labels is not None and out.shape == solution.shape:
+        out = out.with_labels(solution.labels, input_reason=solution.input_reason)
+    return out
 
 
 def _urine(name: str, overrides: dict[str, Any]) -> Solution:
@@ -572,8 +680,11 @@ def plasma(**overrides: Any) -> Solution:
     **overrides
         Any analyte keyword of :class:`~oxalate.Solution` (``oxalate="50 umol/L"``,
         arrays for a batch; ``None`` removes the analyte), ``pH``,
-        ``temperature``, ``density`` or ``on_invalid``.  Another keyword
-        raises :class:`TypeError` listing the accepted ones.
+        ``temperature``, ``density`` or ``on_invalid``; or
+        ``ionized_calcium="1.20 mmol/L"``, the free Ca²⁺ a blood-gas analyser
+        reports, instead of ``calcium`` (the total is then solved by
+        :func:`with_ionized_calcium`).  Another keyword raises
+        :class:`TypeError` listing the accepted ones.
 
     Returns
     -------
@@ -655,7 +766,10 @@ def plasma_ultrafiltrate(**overrides: Any) -> Solution:
     ionized calcium of the reference interval (1.12-1.32 mmol/L): the default
     constants bind 23 % of the ultrafiltrable calcium in complexes, 15 % of
     it as CaHCO3⁺ (minteq.v4), while 1.35 - 1.20 mmol/L implies about 11 %.
-    To start from the ionized value instead, lower ``calcium``.
+    To start from the ionized value a blood-gas analyser reports, pass
+    ``ionized_calcium="1.0 mmol/L"`` instead of ``calcium``
+    (:func:`with_ionized_calcium`): taking 1.0 mmol/L ionised as the total puts
+    the COM threshold about 25 % too high.
 
     Charge balance: pH fixed at 7.40, chloride as measured, imbalance left:
     about +17 meq/L (Na + K + 2 Ca + 2 Mg = 148.1 against ≈ 131 of measured

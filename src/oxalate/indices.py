@@ -477,8 +477,10 @@ def plasma_oxalate_threshold(
     constants : str, ConstantSet or mapping
         As in :func:`oxalate.speciate`.
     **ultrafiltrate
-        Overrides of the ultrafiltrate preset, e.g. ``calcium="1.2 mmol/L"``
-        or ``pH=7.2``; arrays give a batch.
+        Overrides of the ultrafiltrate preset, e.g. ``pH=7.2``, or
+        ``ionized_calcium="1.0 mmol/L"`` (the free Ca²⁺ of a blood-gas
+        analyser; the total is solved for it) or ``calcium=`` (the
+        ultrafiltrable total); arrays give a batch.
 
     Returns
     -------
@@ -491,8 +493,11 @@ def plasma_oxalate_threshold(
     >>> round(float(plasma_oxalate_threshold().m_as("umol/kg")), 1)
     48.4
     """
-    from .fluids import plasma_ultrafiltrate
+    from .fluids import plasma_ultrafiltrate, with_ionized_calcium
     from .precipitation import threshold
 
+    ionized = ultrafiltrate.pop("ionized_calcium", None)
     fluid = plasma_ultrafiltrate(**ultrafiltrate)
+    if ionized is not None:  # the free Ca2+ of the same constants as the threshold
+        fluid = with_ionized_calcium(fluid, ionized, constants=constants)
     return threshold(fluid, vary="oxalate", target=target, phase=phase, constants=constants).total
