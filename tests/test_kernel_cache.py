@@ -218,3 +218,19 @@ def test_cache_folder_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     folder = oxalate.kernels.cache_folder()
     assert folder == tmp_path / "new" / "cache"
     assert folder.stat().st_mode & 0o077 == 0
+
+
+def test_the_first_compilation_says_so_once(tmp_path: Path) -> None:
+    """A fresh cache: one notice on stderr, naming the cache; the second process is silent."""
+    pytest.importorskip("numba")
+    code = (
+        "import oxalate; s = oxalate.Solution(calcium='2 mmol/kg', oxalate='0.2 mmol/kg', pH=6);"
+        "oxalate.speciate(s, engine='numba'); oxalate.speciate(s, engine='numba')"
+    )
+    env = {**os.environ, "OXALATE_CACHE_DIR": str(tmp_path / "cache")}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.count("compiling the") == 1
+    assert str(tmp_path / "cache") in first.stderr
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert second.returncode == 0 and "compiling" not in second.stderr

@@ -16,6 +16,7 @@ headers are mapped with ``--column`` and ``--unit``.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import warnings
@@ -155,6 +156,8 @@ def _run(
     notes: dict[str, None] = {}
     writer = _Writer(output, out_fmt)
     quiet = options.pop("quiet")
+    # the command says it itself, once, below (and -q means quiet)
+    logging.getLogger("oxalate").setLevel(logging.ERROR)
     if kernel and not quiet and _needs_compiling(kernel):
         click.echo(
             f"oxalate: compiling the {kernel} kernel for this machine, once "

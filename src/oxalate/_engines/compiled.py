@@ -92,8 +92,12 @@ def _load(source: str, prefix: str, what: str, how_long: str) -> Any:
     """Publish and import a generated kernel module; say so when numba will compile it."""
     module, path, compiled = cache.load(source, prefix)
     if not compiled:
-        _LOG.info(
-            "compiling the %s on first use (%s, once; %d kB of source); cache: %s",
+        # WARNING, so that an unconfigured program shows it (logging's last-resort
+        # handler): a silent pause of tens of seconds looks like a hang.  Once per machine;
+        # logging.getLogger("oxalate").setLevel(logging.ERROR) silences it.
+        _LOG.warning(
+            "oxalate: compiling the %s for this machine, once (%s; %d kB of source); "
+            "cached in %s",
             what, how_long, len(source) // 1000, path.parent,
         )  # fmt: skip
     return module
