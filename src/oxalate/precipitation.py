@@ -79,6 +79,7 @@ import numpy.typing as npt
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import PhaseMap, column_stack, scalar_or_array
+from ._display import html_table, select, text_block
 from ._errors import OxalateRangeWarning, warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import WATER_MOLAR_MASS, ConstantSet, canonical_phase, resolve_constants
@@ -175,7 +176,7 @@ def _initial_solids(
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Precipitation:
     """The result of :func:`precipitate`; every array has the batch's shape.
 
@@ -220,6 +221,35 @@ class Precipitation:
     ph_mode: str
     #: the input rows' labels (``Solution.with_labels``): the index of to_dataframe()
     labels: Any = field(repr=False, default=None)
+
+    def __getitem__(self, index: Any) -> Precipitation:
+        """The rows ``index`` of the batch (``p[0]``, ``p[mask]``, ``p[2:5]``)."""
+        return select(self, index, np.shape(self.water_mass), skip=("phases", "ph_mode"))
+
+    def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
+        shape = np.shape(self.water_mass)
+        title = (
+            f"Precipitation {shape if shape else '(one solution)'} of "
+            f"{', '.join(self.phases)} ({self.ph_mode} pH): "
+            f"{int(np.count_nonzero(self.converged))} of {int(np.size(self.converged))} converged"
+        )
+        rows: list[tuple[str, Any, str]] = [
+            (f"formed {p}", 1e3 * np.asarray(self.amount[p], dtype=np.float64), "mmol/kg")
+            for p in self.phases
+        ]
+        rows.append(("pH after", self.speciation.pH, ""))
+        for p in self.phases:
+            rows.append((f"Ω({p}) after", self.speciation.supersaturation[p], ""))
+        failed = np.asarray(self.reason)[~np.asarray(self.converged)]
+        if failed.size:
+            rows.append(("failed", f"{failed.size} row(s), e.g. {str(failed.flat[0])!r}", ""))
+        return title, rows
+
+    def __repr__(self) -> str:
+        return text_block(*self._summary())
+
+    def _repr_html_(self) -> str:
+        return html_table(*self._summary())
 
     def to_dataframe(self) -> Any:
         """The result as a pandas DataFrame, one row per solution (pandas needed).

@@ -29,6 +29,7 @@ import numpy.typing as npt
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import column_stack, scalar_or_array
+from ._display import html_table, select, text_block
 from ._errors import warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import analyte, canonical_phase, chemical_system, resolve_constants
@@ -165,7 +166,7 @@ def _warn_range(model: engines.SpeciesModel, result: engines.SearchResult) -> No
     warn_if_outside(model.name, ionic[result.converged & np.isfinite(ionic)])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Threshold:
     """The result of :func:`threshold`; every array has the batch's shape.
 
@@ -202,6 +203,32 @@ class Threshold:
     iterations: Any
     #: the input rows' labels (``Solution.with_labels``): the index of to_dataframe()
     labels: Any = field(repr=False, default=None)
+
+    def __getitem__(self, index: Any) -> Threshold:
+        """The rows ``index`` of the batch (``t[0]``, ``t[mask]``, ``t[2:5]``)."""
+        return select(self, index, np.shape(self.molality), skip=("component",))
+
+    def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
+        shape = np.shape(self.molality)
+        title = (
+            f"Threshold {shape if shape else '(one solution)'} of {self.component}: "
+            f"{int(np.count_nonzero(self.converged))} of {int(np.size(self.converged))} found"
+        )
+        rows: list[tuple[str, Any, str]] = [
+            (f"total {self.component}", 1e6 * np.asarray(self.molality, dtype=np.float64),
+             "µmol/kg"),
+            ("Ω target", self.target, ""),
+        ]  # fmt: skip
+        failed = np.asarray(self.reason)[~np.asarray(self.converged)]
+        if failed.size:
+            rows.append(("failed", f"{failed.size} row(s), e.g. {str(failed.flat[0])!r}", ""))
+        return title, rows
+
+    def __repr__(self) -> str:
+        return text_block(*self._summary())
+
+    def _repr_html_(self) -> str:
+        return html_table(*self._summary())
 
     def to_dataframe(self) -> Any:
         """The result as a pandas DataFrame, one row per solution (pandas needed).

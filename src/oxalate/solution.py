@@ -417,6 +417,20 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
             raise TypeError("a scalar Solution has no len()")
         return self.shape[0]
 
+    def _repr_html_(self) -> str:
+        """A short table for notebooks: each total [mmol/kg], the pH and the temperature [°C]."""
+        from ._display import html_table
+
+        title = f"Solution {self.shape if self.shape else '(one solution)'}"
+        rows: list[tuple[str, Any, str]] = [
+            (name, 1e3 * self.totals[key], "mmol/kg")
+            for name, key in ANALYTES.items()
+            if key in self.totals and np.any(self.totals[key])
+        ]
+        rows.append(("pH", "solved from the charge balance" if self.pH is None else self.pH, ""))
+        rows.append(("temperature", self.temperature - 273.15, "°C"))
+        return html_table(title, rows)
+
     def __repr__(self) -> str:
         """Every value of a batch of up to 24 rows, as a call that rebuilds it.
 

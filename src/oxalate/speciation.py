@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
@@ -27,7 +28,8 @@ import numpy.typing as npt
 
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
-from ._common import column_stack, scalar_or_array
+from ._common import PhaseMap, column_stack, scalar_or_array
+from ._display import html_table, select, text_block
 from ._errors import warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import canonical_phase, chemical_system, constant_set, resolve_constants
@@ -54,7 +56,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass(frozen=True)
+def _phase_resolver(phases: tuple[str, ...]) -> Any:
+    """Maps a phase's other names (``"whewellite"``) to its key among ``phases``."""
+    return partial(canonical_phase, known=phases)
+
+
+@dataclass(frozen=True, repr=False)
 class Speciation:
     """The result of :func:`speciate`: every quantity has the batch's shape.
 
@@ -134,6 +141,47 @@ class Speciation:
     )
     #: the input rows' labels (``Solution.with_labels``): the index of to_dataframe()
     labels: Any = field(repr=False, default=None)
+
+    def __getitem__(self, index: Any) -> Speciation:
+        """The rows ``index`` of the batch (``r[0]``, ``r[mask]``, ``r[2:5]``)."""
+        shape = np.shape(self.ionic_strength)
+        picked = select(
+            self, index, shape, skip=("species", "_index", "_stoichiometry", "_lg_columns")
+        )
+        resolve = _phase_resolver(tuple(self.saturation_index))
+        return replace(
+            picked,
+            log_iap=PhaseMap(picked.log_iap, resolve),
+            saturation_index=PhaseMap(picked.saturation_index, resolve),
+            supersaturation=PhaseMap(picked.supersaturation, resolve),
+        )
+
+    def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
+        shape = np.shape(self.ionic_strength)
+        title = (
+            f"Speciation {shape if shape else '(one solution)'}: "
+            f"{int(np.count_nonzero(self.converged))} of {int(np.size(self.converged))} "
+            f"converged; {self.activity_model}, constants {self.constants!r}, {self.engine}"
+        )
+        rows: list[tuple[str, Any, str]] = [
+            ("ionic strength", self.ionic_strength, "mol/kg"),
+            ("pH", self.pH, ""),
+        ]
+        for phase in ("COM", "COD", "brushite"):
+            if phase in self.supersaturation:
+                rows.append((f"Ω({phase})", self.supersaturation[phase], ""))
+        if "Ca+2" in self._index:
+            rows.append(("free Ca²⁺", 1e3 * np.asarray(self.free("Ca+2")), "mmol/kg"))
+        failed = np.asarray(self.reason)[~np.asarray(self.converged)]
+        if failed.size:
+            rows.append(("failed", f"{failed.size} row(s), e.g. {str(failed.flat[0])!r}", ""))
+        return title, rows
+
+    def __repr__(self) -> str:
+        return text_block(*self._summary())
+
+    def _repr_html_(self) -> str:
+        return html_table(*self._summary())
 
     @property
     def log_gamma(self) -> FloatArray:
