@@ -65,11 +65,12 @@ def main() -> None:
         "\nphosphate and sulfate bind much of the calcium and oxalate, it is several-fold high."
     )
 
-    uf = oxalate.fluids.plasma_ultrafiltrate()
+    uf = oxalate.fluids.plasma_ultrafiltrate(ionized_calcium="1.20 mmol/L")
     limit = oxalate.threshold(uf, vary="oxalate", target=1.0)
-    at = float(limit.total.m_as("umol/kg"))
+    at = float(limit.molarity().m_as("umol/L"))
     print(
-        f"\nPlasma ultrafiltrate saturates with COM at {at:.1f} µmol/kg oxalate"
+        f"\nPlasma ultrafiltrate (ionised calcium 1.20 mmol/L) saturates with COM at "
+        f"{at:.1f} µmol/L oxalate"
         "\n(clinical figures: 25-30 µmol/L (Mayo), 50 µmol/L in uremic ultrafiltrate"
         " (Worcester 1986);\nnormal plasma oxalate <= 2 µmol/L)."
     )
