@@ -740,3 +740,34 @@ def test_threshold_from_ionized_calcium_is_lower_than_from_the_same_total() -> N
     )
     assert as_total / as_ionized == pytest.approx(target_free / free_of_total, rel=0.03)
     assert 1.2 < as_total / as_ionized < 1.4  # the issue's 63 against 50 µmol/L: 25 % high
+
+
+# --- salts as input (issue 13, the bench) -----------------------------------------------------
+
+
+def test_salts_release_their_ions() -> None:
+    s = fluids.from_salts("5 mmol/kg CaCl2, 0.5 mmol/kg Na2C2O4, 150 mmol/kg NaCl", pH=6.5)
+    # by hand: Ca 5, Ox 0.5, Na 2 x 0.5 + 150 = 151, Cl 2 x 5 + 150 = 160 mmol/kg
+    for key, mmol in (("Ca", 5.0), ("Ox", 0.5), ("Na", 151.0), ("Cl", 160.0)):
+        assert float(s.totals[key]) == pytest.approx(mmol * 1e-3, rel=1e-14)
+    same = oxalate.Solution(calcium="5 mmol/kg", oxalate="0.5 mmol/kg", sodium="151 mmol/kg",
+                            chloride="160 mmol/kg", pH=6.5)  # fmt: skip
+    assert float(oxalate.speciate(s).supersaturation["COM"]) == pytest.approx(
+        float(oxalate.speciate(same).supersaturation["COM"]), rel=1e-13
+    )
+
+
+def test_a_salt_by_mass_uses_its_hydrate_formula() -> None:
+    # 0.735 g/L of CaCl2.2H2O (147.015 g/mol) is 5.000 mmol/L of calcium
+    s = fluids.from_salts({"CaCl2.2H2O": "0.73507 g/L"}, pH=7.0)
+    ref = oxalate.Solution(calcium="5 mmol/L", chloride="10 mmol/L", pH=7.0)
+    assert float(s.totals["Ca"]) == pytest.approx(float(ref.totals["Ca"]), rel=1e-5)
+
+
+def test_salts_batch_and_bad_input() -> None:
+    s = fluids.from_salts({"CaCl2": "2 mmol/L", "Na2C2O4": oxalate.Quantity([0.1, 0.2], "mmol/L")})
+    assert s.shape == (2,) and s.pH is None
+    with pytest.raises(ValueError, match=r"not a known salt.*CaCl2"):
+        fluids.from_salts("5 mmol/L CaOx")
+    with pytest.raises(ValueError, match="molar units or every one in molal"):
+        fluids.from_salts("5 mmol/L CaCl2, 5 mmol/kg NaCl")

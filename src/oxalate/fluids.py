@@ -95,10 +95,12 @@ from .units import Quantity
 __all__ = [
     "ATOMIC_WEIGHTS",
     "PRESETS",
+    "SALTS",
     "PresetValue",
     "artificial_urine_griffith",
     "formula_mass",
     "from_dataframe",
+    "from_salts",
     "interstitial_fluid",
     "molar_concentration",
     "plasma",
@@ -268,6 +270,139 @@ def formula_mass(formula: str) -> float:
                 )
             total += multiple * int(count or 1) * ATOMIC_WEIGHTS[symbol]
     return total
+
+
+#: The salts :func:`from_salts` knows, anhydrous formula -> ions released per formula
+#: unit.  Hydrates are accepted by their full formula (``"CaCl2.2H2O"``): the water
+#: counts in the molar mass of a mass input only.  Phosphates and carbonates are
+#: counted as totals: their protonation follows the pH.
+SALTS: Mapping[str, Mapping[str, int]] = MappingProxyType(
+    {
+        "CaCl2": {"calcium": 1, "chloride": 2},
+        "MgCl2": {"magnesium": 1, "chloride": 2},
+        "NaCl": {"sodium": 1, "chloride": 1},
+        "KCl": {"potassium": 1, "chloride": 1},
+        "Na2C2O4": {"sodium": 2, "oxalate": 1},
+        "K2C2O4": {"potassium": 2, "oxalate": 1},
+        "H2C2O4": {"oxalate": 1},
+        "Na3C6H5O7": {"sodium": 3, "citrate": 1},
+        "K3C6H5O7": {"potassium": 3, "citrate": 1},
+        "Na2SO4": {"sodium": 2, "sulfate": 1},
+        "K2SO4": {"potassium": 2, "sulfate": 1},
+        "MgSO4": {"magnesium": 1, "sulfate": 1},
+        "NaH2PO4": {"sodium": 1, "phosphate": 1},
+        "Na2HPO4": {"sodium": 2, "phosphate": 1},
+        "KH2PO4": {"potassium": 1, "phosphate": 1},
+        "K2HPO4": {"potassium": 2, "phosphate": 1},
+        "NaHCO3": {"sodium": 1, "carbonate": 1},
+        "Na2CO3": {"sodium": 2, "carbonate": 1},
+        "NaOH": {"sodium": 1},
+        "HCl": {"chloride": 1},
+    }
+)
+
+
+def from_salts(
+    salts: Any,
+    *,
+    pH: Any = None,
+    temperature: Any = "25 degC",
+    density: Any = None,
+    on_invalid: OnInvalid = "raise",
+) -> Solution:
+    """A solution made up from salts, as a chemist weighs them: ``"5 mmol/L CaCl2"``.
+
+    Each salt releases its ions (:data:`SALTS`); each ion's total is the sum
+    over the salts.  An amount (``"5 mmol/L"``, ``"2 mmol/kg"``) is moles of
+    the salt; a mass (``"0.735 g/L CaCl2.2H2O"``) is divided by the formula's
+    molar mass (:func:`formula_mass`, hydrate water included).
+
+    Parameters
+    ----------
+    salts : str, sequence of str, or mapping of formula to amount
+        ``"5 mmol/L CaCl2, 1 mmol/L Na2C2O4"``, ``["5 mmol/L CaCl2",
+        "150 mmol/L NaCl"]`` or ``{"CaCl2": "5 mmol/L", "Na2C2O4":
+        oxalate.Quantity([0.5, 1.0], "mmol/L")}`` (arrays give a batch).  All
+        in molar or all in molal units.
+    pH : float or array, optional
+        The pH; default: from the charge balance (a salt solution is neutral).
+    temperature, density, on_invalid
+        As for :class:`~oxalate.Solution`.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    ValueError
+        For a salt not in :data:`SALTS` (the message lists them), a value that
+        is not an amount or a mass concentration, or molar and molal units mixed.
+
+    Examples
+    --------
+    >>> import oxalate
+    >>> from oxalate.fluids import from_salts
+    >>> s = from_salts("5 mmol/L CaCl2, 0.5 mmol/L Na2C2O4, 150 mmol/L NaCl", pH=6.5)
+    >>> round(float(s.totals["Cl"]) / float(s.totals["Ca"]), 6)   # 2 x 5 + 150 over 5
+    32.0
+    >>> round(float(oxalate.speciate(s).supersaturation["COM"]), 1) > 1
+    True
+    """
+    from ._quantities import dimensionality as _dim
+
+    if isinstance(salts, str):
+        items = [part.strip() for part in salts.split(",") if part.strip()]
+        pairs = []
+        for item in items:
+            value, _, formula = item.rpartition(" ")
+            if not value:
+                raise ValueError(
+                    f"salts: {item!r} is not '<amount> <formula>', e.g. '5 mmol/L CaCl2'"
+                )
+            pairs.append((formula, value))
+    elif isinstance(salts, Mapping):
+        pairs = list(salts.items())
+    else:
+        pairs = []
+        for item in salts:
+            value, _, formula = str(item).strip().rpartition(" ")
+            pairs.append((formula, value))
+    if not pairs:
+        raise ValueError("salts: give at least one salt, e.g. '5 mmol/L CaCl2'")
+    totals: dict[str, Any] = {}
+    kind = None
+    for formula, value in pairs:
+        base = re.split(r"[.·*]", str(formula).strip())[0]
+        if base not in SALTS:
+            raise ValueError(
+                f"salts: {formula!r} is not a known salt; accepted: {', '.join(SALTS)} "
+                f"(hydrates by their full formula, e.g. 'CaCl2.2H2O')"
+            )
+        q: Any = value if hasattr(value, "units") else Quantity(value)
+        if q.dimensionality == _dim("g/L"):
+            q = (q / Quantity(formula_mass(str(formula)), "g/mol")).to("mol/L")
+        elif q.dimensionality == _dim("g/kg") and str(q.units) != "dimensionless":
+            q = (q / Quantity(formula_mass(str(formula)), "g/mol")).to("mol/kg")
+        if q.dimensionality == _dim("mol/L"):
+            this, unit = "molar", "mol/L"
+        elif q.dimensionality == _dim("mol/kg"):
+            this, unit = "molal", "mol/kg"
+        else:
+            raise ValueError(
+                f"salts: {value!s} {formula} is not an amount (mmol/L, mmol/kg) or a mass (g/L)"
+            )
+        if kind is not None and this != kind:
+            raise ValueError("salts: give every salt in molar units or every one in molal units")
+        kind = this
+        moles = q.m_as(unit)
+        for ion, count in SALTS[base].items():
+            totals[ion] = totals.get(ion, 0.0) + count * np.asarray(moles, dtype=np.float64)
+    unit = "mol/L" if kind == "molar" else "mol/kg"
+    given = {ion: Quantity(v, unit) for ion, v in totals.items()}
+    return Solution(
+        **given, pH=pH, temperature=temperature, density=density, on_invalid=on_invalid
+    )
 
 
 # --- clinical units ---------------------------------------------------------------------
