@@ -514,3 +514,19 @@ def test_titrate_rejects_bad_arguments(kwargs: Any, match: str) -> None:
 def test_mix_rejects_bad_arguments(fraction: float, kwargs: Any, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         mix(SIMPLE, SIMPLE, fraction, **kwargs)
+
+
+def test_mix_by_volume_by_hand() -> None:
+    """10 mL of a with 2 mL of b, at 1 kg/L: each holds V/(1 + sum m M) kg of water."""
+    a = oxalate.Solution(calcium="4 mmol/kg", chloride="8 mmol/kg", pH=6.0)
+    b = oxalate.Solution(sodium="2 mmol/kg", oxalate="1 mmol/kg", pH=6.0)
+    water_a = 0.010 / (1 + (4e-3 * 40.078 + 8e-3 * 35.453) / 1000)
+    water_b = 0.002 / (1 + (2e-3 * 22.98977 + 1e-3 * 88.0196) / 1000)
+    f = water_b / (water_a + water_b)
+    m = oxalate.mix(a, b, volumes=("10 mL", "2 mL"))
+    assert float(m.totals["Ca"]) == pytest.approx(4e-3 * (1 - f), rel=1e-6)
+    assert float(m.totals["Ox"]) == pytest.approx(1e-3 * f, rel=1e-6)
+    with pytest.raises(TypeError, match="not both"):
+        oxalate.mix(a, b, 0.5, volumes=("1 mL", "1 mL"))
+    with pytest.raises(ValueError, match="not a volume"):
+        oxalate.mix(a, b, volumes=("1 g", "1 mL"))

@@ -487,16 +487,46 @@ def _precipitation(
     )
 
 
+def _water_fraction(a: Solution, b: Solution, volumes: Any, density: Any) -> Any:
+    """The mass fraction of the mixture's water that ``volumes`` of a and b carry from b."""
+    from .database import analyte
+    from .units import solution_density
+
+    if not (isinstance(volumes, (tuple, list)) and len(volumes) == 2):
+        raise TypeError(f"volumes={volumes!r} must be a pair, e.g. ('10 mL', '2 mL')")
+    rho = float(solution_density(density))  # kg/L
+    water = []
+    for name, solution, volume in (("a", a, volumes[0]), ("b", b, volumes[1])):
+        q = volume if hasattr(volume, "m_as") else Quantity(volume)
+        try:
+            litres = np.asarray(q.m_as("L"), dtype=np.float64)
+        except Exception as err:  # pint's DimensionalityError
+            raise ValueError(f"volumes: {volume!s} for {name} is not a volume") from err
+        if np.any(~np.isfinite(litres) | (litres < 0)):
+            raise ValueError(f"volumes: the volume of {name} must be finite and >= 0")
+        solute = sum(
+            (np.asarray(v) * analyte(c).molar_mass / 1000.0 for c, v in solution.totals.items()),
+            start=np.zeros(solution.shape),
+        )
+        water.append(litres * rho / (1.0 + solute))
+    total = water[0] + water[1]
+    if np.any(total <= 0):
+        raise ValueError("volumes: the two volumes add up to nothing")
+    return water[1] / total
+
+
 def mix(
     a: Solution,
     b: Solution,
-    fraction: Any,
+    fraction: Any = None,
     *,
+    volumes: tuple[Any, Any] | None = None,
+    density: Any = None,
     pH: Any = None,
     activity_model: str = "davies",
     constants: Any = "default",
 ) -> Solution:
-    """Mix two batches of solutions by mass of water.
+    """Mix two batches of solutions by mass of water, or by volume.
 
     A fraction f of the water comes from ``b`` and 1 - f from ``a``:
 
@@ -512,6 +542,14 @@ def mix(
         The two batches; their shapes and that of ``fraction`` broadcast.
     fraction : float or array
         Mass fraction of the mixture's water that comes from ``b``, 0-1. [-]
+    volumes : (pint.Quantity or str, pint.Quantity or str), optional
+        Instead of ``fraction``: the volumes of ``a`` and ``b`` poured together,
+        e.g. ``("10 mL", "2 mL")``, as at the bench.  Each volume holds
+        ρ V / (1 + Σ m_j M_j) kg of water (the inverse of the molar to molal
+        conversion), which gives the fraction. [L]
+    density : pint.Quantity or str, optional
+        The density assumed for both solutions with ``volumes``; default
+        1.0 kg/L, as :class:`~oxalate.Solution` assumes for molar inputs. [kg/L]
     pH : None, float, array or "neutral"
         ``None`` (default): the pH of the mixture is computed as PHREEQC's
         ``MIX`` does: protons and charge are conserved, so the mixture keeps
@@ -544,9 +582,19 @@ def mix(
     >>> m = mix(a, b, 0.5)
     >>> float(m.totals["Ca"]), float(m.totals["Ox"])
     (0.002, 0.0005)
+
+    By volume, as at the bench: 10 mL of a with 2 mL of b.
+
+    >>> m = mix(a, b, volumes=("10 mL", "2 mL"))
+    >>> round(float(m.totals["Ca"]) * 1e3, 4)   # 4 x (1 - 0.16671) mmol/kg
+    3.3332
     """
     a = check_solution(a, "a")
     b = check_solution(b, "b")
+    if (fraction is None) == (volumes is None):
+        raise TypeError("mix: give fraction= (by mass of water) or volumes= (by volume), not both")
+    if volumes is not None:
+        fraction = _water_fraction(a, b, volumes, density)
     if hasattr(fraction, "m_as"):
         fraction = fraction.m_as("")
     f = np.asarray(fraction, dtype=np.float64)
