@@ -530,3 +530,25 @@ def test_mix_by_volume_by_hand() -> None:
         oxalate.mix(a, b, 0.5, volumes=("1 mL", "1 mL"))
     with pytest.raises(ValueError, match="not a volume"):
         oxalate.mix(a, b, volumes=("1 g", "1 mL"))
+
+
+def test_a_titration_that_precipitates() -> None:
+    """A lab's CaCl2 solution titrated with Na2C2O4, COM allowed to form at each step."""
+    s = oxalate.fluids.from_salts("2 mmol/kg CaCl2, 100 mmol/kg NaCl", pH=6.5)
+    tt = titrate(s, step="0.02 mmol/kg", n_steps=20, precipitating=True)
+    amount, omega_before = tt.amount, tt.supersaturation
+    # nothing forms before Ω reaches 1, something after, and more at every step
+    assert np.all(amount[omega_before < 1] == 0)
+    formed = amount > 0
+    assert formed.any() and np.flatnonzero(formed)[0] == tt.first_step
+    assert np.all(np.diff(amount[formed]) > 0)
+    # free Ca2+ falls as oxalate is added and calcium oxalate forms
+    assert np.all(np.diff(tt.free_calcium) < 0)
+    # the last step is what precipitate() gives for the same solution built by hand
+    last = oxalate.fluids.from_salts("2 mmol/kg CaCl2, 100 mmol/kg NaCl, 0.4 mmol/kg Na2C2O4",
+                                     pH=6.5)  # fmt: skip
+    ref = oxalate.precipitate(last)
+    assert amount[-1] == pytest.approx(float(ref.amount["COM"]), rel=1e-9)
+    assert tt.pH[-1] == pytest.approx(float(ref.speciation.pH), abs=1e-9)
+    with pytest.raises(ValueError, match="counter_ion"):
+        titrate(s, counter_ion=None, precipitating=True)

@@ -582,6 +582,11 @@ class Titration:
         Index of the first step with Ω ≥ target (-1: none).
     converged : numpy.ndarray of bool
     reason : numpy.ndarray of str
+    amount, pH, free_calcium : numpy.ndarray, shape ``(*batch, n_steps + 1)``, or None
+        With ``precipitating=True``: the phase formed at each step [mol/kg of
+        initial water], the pH and the free Ca²⁺ [mol/kg] at equilibrium with
+        it.  ``supersaturation`` is then Ω before precipitation (the crossing
+        is where it first reaches ``target``); Ω after is 1 wherever solid formed.
     """
 
     component: str
@@ -591,6 +596,9 @@ class Titration:
     first_step: Any
     converged: Any
     reason: Any
+    amount: Any = None
+    pH: Any = None
+    free_calcium: Any = None
 
 
 def titrate(
@@ -606,6 +614,7 @@ def titrate(
     activity_model: str = "davies",
     constants: Any = "default",
     tolerance: float = 1e-10,
+    precipitating: bool = False,
 ) -> Titration:
     """Add a component step by step and follow Ω: an in-silico oxalate titration.
 
@@ -642,6 +651,11 @@ def titrate(
         As in :func:`oxalate.speciate`.
     tolerance : float
         Largest ``|log10 Ω - log10 target|`` at the crossing. [-]
+    precipitating : bool
+        Let ``phase`` precipitate at every step (equilibrium with the solid,
+        by :func:`oxalate.precipitate`, closed or fixed pH as ``ph_mode``) and
+        report the amount formed, the pH and the free Ca²⁺ per step, as a lab
+        titration that crystallises would show them.  Needs a ``counter_ion``.
 
     Returns
     -------
@@ -676,6 +690,9 @@ def titrate(
     if not (math.isfinite(dx) and dx > 0):
         raise ValueError(f"step={step!s} must be positive")
     key, add = _addition(component, counter_ion, "component")
+    if precipitating and counter_ion is None:
+        raise ValueError("titrate: precipitating=True needs a counter_ion (a salt is added)")
+    original = solution
     model, problem, solution = _problem(
         engines.SearchKind.THRESHOLD, solution, target, phase, add, ph_mode, activity_model,
         constants, tolerance, 60,
@@ -684,7 +701,7 @@ def titrate(
     shape = solution.shape
     added = dx * np.arange(n_steps + 1)
     full = (*shape, n_steps + 1)
-    return Titration(
+    result = Titration(
         component=key,
         added=Quantity(np.broadcast_to(added, full).copy(), "mol/kg"),
         supersaturation=out.omega.reshape(full),
@@ -692,4 +709,40 @@ def titrate(
         first_step=scalar_or_array(out.first_step.reshape(shape)),
         converged=scalar_or_array(out.converged.reshape(shape)),
         reason=scalar_or_array(out.reason.reshape(shape)),
+    )
+    if not precipitating:
+        return result
+    return _precipitating(result, original, key, add, added, phase, ph_mode, activity_model,
+                          constants)  # fmt: skip
+
+
+def _precipitating(
+    result: Titration, solution: Solution, key: str, add: engines.Addition, added: Any,
+    phase: str, ph_mode: Any, activity_model: str, constants: Any,
+) -> Titration:  # fmt: skip
+    """Every step equilibrated with ``phase``: one precipitate() call on all the steps."""
+    from dataclasses import replace
+
+    from .precipitation import precipitate
+
+    solutes = chemical_system().solutes
+    full = (*solution.shape, np.size(added))
+    totals = {
+        c: np.array(np.broadcast_to(np.asarray(v)[..., None], full))
+        for c, v in solution.totals.items()
+    }
+    totals[key] = totals[key] + added
+    counter = solutes[add.counter_ion]
+    totals[counter] = totals[counter] + add.ratio * added
+    ph = None if solution.pH is None else np.broadcast_to(np.asarray(solution.pH)[..., None], full)
+    t = np.broadcast_to(np.asarray(solution.temperature)[..., None], full)
+    steps = Solution.from_arrays(totals, pH=ph, temperature_kelvin=t)
+    mode: PhMode = ph_mode if ph_mode is not None else "closed"
+    p = precipitate(steps, phases=(phase,), ph_mode=mode, activity_model=activity_model,
+                    constants=constants)  # fmt: skip
+    return replace(
+        result,
+        amount=np.asarray(p.amount[phase]),
+        pH=np.asarray(p.speciation.pH),
+        free_calcium=np.asarray(p.speciation.free("Ca+2")),
     )
