@@ -58,3 +58,18 @@ def test_a_single_solution_has_no_rows() -> None:
 def test_solution_html_shows_units() -> None:
     html = oxalate.fluids.plasma()._repr_html_()
     assert "mmol/kg" in html and "°C" in html and "calcium" in html
+
+
+def test_every_result_prints_short() -> None:
+    from oxalate.kinetics import BulkRate
+
+    u = _urines(500)
+    for result, head in (
+        (oxalate.dilution_for(u), "Dilution (500,)"),
+        (oxalate.titrate(u[:3], precipitating=True), "Titration with Ox, 41 points"),
+        (oxalate.crystallize(u[:4], oxalate.Quantity([0, 60], "s"),
+                             growth=BulkRate("1e-7 mol/kg/s")), "Crystallization (4,)"),
+    ):  # fmt: skip
+        text = repr(result)
+        assert text.startswith(head) and len(text) < 600, text
+        assert "<table" in result._repr_html_()

@@ -48,6 +48,7 @@ import numpy.typing as npt
 
 from . import _engines as engines
 from ._common import scalar_or_array
+from ._display import html_table, text_block
 from ._kinetics_inputs import phase_info as _phase_info
 from ._kinetics_inputs import quantity_array as _value
 from .activity import check_model, warn_if_outside
@@ -80,7 +81,7 @@ _METHODS = ("auto", "moments", "sectional")
 _COUPLINGS = ("auto", "curve", "direct")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Crystallization:
     """The result of :func:`crystallize`: time series over the batch.
 
@@ -151,6 +152,27 @@ class Crystallization:
     _raw: Any = field(repr=False, default=None)
     _shape: tuple[int, ...] = field(repr=False, default=())
     _electroneutral: bool = field(repr=False, default=False)
+
+    def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
+        batch = np.shape(self.converged)
+        title = (
+            f"Crystallization {batch if batch else '(one solution)'} of {', '.join(self.phases)}, "
+            f"{np.size(self.time)} times to {float(np.asarray(self.time)[-1]):g} s: "
+            f"{int(np.count_nonzero(self.converged))} of {int(np.size(self.converged))} converged"
+        )
+        rows: list[tuple[str, Any, str]] = []
+        for p in self.phases:
+            rows.append(
+                (f"formed {p} at the end", 1e3 * np.asarray(self.amount[p])[-1], "mmol/kg")
+            )
+            rows.append((f"Ω({p}) at the end", np.asarray(self.supersaturation[p])[-1], ""))
+        return title, rows
+
+    def __repr__(self) -> str:
+        return text_block(*self._summary())
+
+    def _repr_html_(self) -> str:
+        return html_table(*self._summary())
 
     def solution_at(self, k: int) -> Solution:
         """The liquid at output ``k`` as a :class:`~oxalate.Solution` (per kg of water left).

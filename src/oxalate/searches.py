@@ -423,7 +423,7 @@ def threshold(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Dilution:
     """The result of :func:`dilution_for`; every array has the batch's shape.
 
@@ -450,6 +450,20 @@ class Dilution:
     iterations: Any
     #: the input rows' labels (``Solution.with_labels``): the index of to_dataframe()
     labels: Any = field(repr=False, default=None)
+
+    def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
+        shape = np.shape(self.factor)
+        title = (
+            f"Dilution {shape if shape else '(one solution)'}: "
+            f"{int(np.count_nonzero(self.converged))} of {int(np.size(self.converged))} found"
+        )
+        return title, [("dilution factor", self.factor, ""), ("Ω after", self.supersaturation, "")]
+
+    def __repr__(self) -> str:
+        return text_block(*self._summary())
+
+    def _repr_html_(self) -> str:
+        return html_table(*self._summary())
 
     def to_dataframe(self) -> Any:
         """The result as a pandas DataFrame: ``dilution_factor``, ``omega``, ``converged``,
@@ -562,7 +576,7 @@ def dilution_for(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Titration:
     """The result of :func:`titrate`.
 
@@ -599,6 +613,27 @@ class Titration:
     amount: Any = None
     pH: Any = None
     free_calcium: Any = None
+
+    def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
+        steps = np.shape(self.supersaturation)[-1]
+        title = f"Titration with {self.component}, {steps} points" + (
+            ", precipitating" if self.amount is not None else ""
+        )
+        rows: list[tuple[str, Any, str]] = [
+            ("added at the target", 1e6 * np.asarray(self.added_at_target.m_as("mol/kg")),
+             "µmol/kg"),
+            ("Ω at the last step", np.asarray(self.supersaturation)[..., -1], ""),
+        ]  # fmt: skip
+        if self.amount is not None:
+            rows.append(("formed at the last step", 1e6 * np.asarray(self.amount)[..., -1],
+                         "µmol/kg"))  # fmt: skip
+        return title, rows
+
+    def __repr__(self) -> str:
+        return text_block(*self._summary())
+
+    def _repr_html_(self) -> str:
+        return html_table(*self._summary())
 
 
 def titrate(
