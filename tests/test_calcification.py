@@ -638,4 +638,4 @@ def test_linked_calculations_compute() -> None:
     oxalosis = calcification.calculation_for("primary hyperoxaluria")
     assert oxalosis is not None
     # the clinical figures put saturation of plasma between 20 and 50 umol/L (REFERENCE 6)
-    assert 20.0 < float(oxalosis().m_as("umol/kg")) < 60.0
+    assert 20.0 < float(oxalosis().m_as("umol/L")) < 60.0

@@ -730,8 +730,8 @@ def test_threshold_from_ionized_calcium_is_lower_than_from_the_same_total() -> N
     thresholds stand in the ratio of the free calcium the total 1.0 mmol/L leaves."""
     from oxalate.indices import plasma_oxalate_threshold
 
-    as_total = float(plasma_oxalate_threshold(calcium="1.0 mmol/L").m_as("umol/kg"))
-    as_ionized = float(plasma_oxalate_threshold(ionized_calcium="1.0 mmol/L").m_as("umol/kg"))
+    as_total = float(plasma_oxalate_threshold(calcium="1.0 mmol/L").m_as("umol/L"))
+    as_ionized = float(plasma_oxalate_threshold(ionized_calcium="1.0 mmol/L").m_as("umol/L"))
     free_of_total = float(
         oxalate.speciate(fluids.plasma_ultrafiltrate(calcium="1.0 mmol/L")).free("Ca+2")
     )

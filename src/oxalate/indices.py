@@ -485,13 +485,16 @@ def plasma_oxalate_threshold(
     Returns
     -------
     pint.Quantity
-        Total oxalate at the target. [mol/kg water]
+        Total oxalate at the target, in µmol per litre of ultrafiltrate (the
+        clinic's unit; the molality is ``oxalate.threshold(...).total``). [µmol/L]
 
     Examples
     --------
     >>> from oxalate.indices import plasma_oxalate_threshold
-    >>> round(float(plasma_oxalate_threshold().m_as("umol/kg")), 1)
-    48.4
+    >>> plasma_oxalate_threshold().units
+    <Unit('micromole / liter')>
+    >>> round(float(plasma_oxalate_threshold(ionized_calcium="1.2 mmol/L").m), 1)
+    42.3
     """
     from .fluids import plasma_ultrafiltrate, with_ionized_calcium
     from .precipitation import threshold
@@ -500,4 +503,6 @@ def plasma_oxalate_threshold(
     fluid = plasma_ultrafiltrate(**ultrafiltrate)
     if ionized is not None:  # the free Ca2+ of the same constants as the threshold
         fluid = with_ionized_calcium(fluid, ionized, constants=constants)
-    return threshold(fluid, vary="oxalate", target=target, phase=phase, constants=constants).total
+    found = threshold(fluid, vary="oxalate", target=target, phase=phase, constants=constants)
+    # the clinic's unit: µmol per litre of ultrafiltrate, at the threshold's composition
+    return found.molarity(ultrafiltrate.get("density")).to("umol/L")
