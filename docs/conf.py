@@ -38,7 +38,18 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
+    "sphinx_gallery.gen_gallery",
 ]
+
+# The gallery: examples/gallery/plot_*.py run by the build, their figures kept.
+sphinx_gallery_conf = {
+    "examples_dirs": str(HERE.parent / "examples" / "gallery"),
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "abort_on_example_error": True,
+}
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 templates_path = [p for p in ("_templates",) if (HERE / p).is_dir()]
