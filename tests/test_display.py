@@ -73,3 +73,15 @@ def test_every_result_prints_short() -> None:
         text = repr(result)
         assert text.startswith(head) and len(text) < 600, text
         assert "<table" in result._repr_html_()
+
+
+def test_equil2_outputs_and_dilution_display_and_select() -> None:
+    u = _urines(30)
+    d = oxalate.dilution_for(u)
+    np.testing.assert_array_equal(d[3:6].factor, d.factor[3:6])
+    out = oxalate.speciate(u, outputs=["SI_COM"])
+    assert "<table" in out._repr_html_() and "SI_COM" in out._repr_html_()
+    e = oxalate.equil2.from_solution(u, urate="3 mmol/L")
+    text = repr(e)
+    assert text.startswith("EQUIL2 (equil2) (30,)") and "SS calcium oxalate" in text
+    assert "<table" in e._repr_html_()

@@ -52,6 +52,7 @@ import pint
 
 from ._clinical import volume_per_day
 from ._common import ReadOnlyMap, package_data, read_csv, scalar_or_array
+from ._display import html_table, text_block
 from ._errors import OxalateRangeWarning, warn_failed_rows
 from ._quantities import (
     OnInvalid,
@@ -247,7 +248,7 @@ def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return ReadOnlyMap(mapping)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Equil2Result:
     """What EQUIL2 computes for a urine (or a batch of urines).
 
@@ -300,6 +301,24 @@ class Equil2Result:
     reason: Any = None
     #: the input rows' labels (a table's index): the index of to_dataframe()
     labels: Any = None
+
+    def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
+        shape = np.shape(self.converged)
+        title = (
+            f"EQUIL2 ({self.iteration}) {shape if shape else '(one urine)'}: "
+            f"{int(np.count_nonzero(self.converged))} of {int(np.size(self.converged))} converged"
+        )
+        rows: list[tuple[str, Any, str]] = [
+            (f"SS {p.replace('_', ' ')}", self.ss[p], "") for p in PRINTED_PHASES
+        ]
+        rows.append(("ionic strength", self.ionic_strength, "mol/L"))
+        return title, rows
+
+    def __repr__(self) -> str:
+        return text_block(*self._summary())
+
+    def _repr_html_(self) -> str:
+        return html_table(*self._summary())
 
     def to_dataframe(self) -> Any:
         """The result as a pandas DataFrame, one row per urine (pandas needed).

@@ -451,6 +451,10 @@ class Dilution:
     #: the input rows' labels (``Solution.with_labels``): the index of to_dataframe()
     labels: Any = field(repr=False, default=None)
 
+    def __getitem__(self, index: Any) -> Dilution:
+        """The rows ``index`` of the batch (``d[0]``, ``d[mask]``, ``d[2:5]``)."""
+        return select(self, index, np.shape(self.factor))
+
     def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
         shape = np.shape(self.factor)
         title = (

@@ -644,6 +644,11 @@ class SpeciationOutputs(Mapping[str, Any]):
         ok = int(np.count_nonzero(self.converged))
         return f"SpeciationOutputs({', '.join(self.columns)}; shape {self.shape}, {ok} converged)"
 
+    def _repr_html_(self) -> str:
+        ok = int(np.count_nonzero(self.converged))
+        title = f"SpeciationOutputs {self.shape}: {ok} of {int(np.size(self.converged))} converged"
+        return html_table(title, [(name, v, "") for name, v in self.columns.items()])
+
     def to_dataframe(self) -> Any:
         """The outputs as a pandas DataFrame, one row per solution, with converged and reason."""
         try:
