@@ -16,9 +16,9 @@ from oxalate.indices import plasma_oxalate_threshold
 ionized = np.linspace(0.9, 1.5, 13)  # mmol/L
 ph = np.linspace(7.1, 7.6, 11)
 ca, p = np.meshgrid(ionized, ph)
-threshold = plasma_oxalate_threshold(
-    ionized_calcium=oxalate.Quantity(ca.ravel(), "mmol/L"), pH=p.ravel()
-).m_as("umol/L").reshape(ca.shape)
+calcium = oxalate.Quantity(ca.ravel(), "mmol/L")
+found = plasma_oxalate_threshold(ionized_calcium=calcium, pH=p.ravel())
+threshold = found.m_as("umol/L").reshape(ca.shape)
 
 fig, ax = plt.subplots(figsize=(6, 4))
 contours = ax.contourf(ca, p, threshold, levels=12, cmap="viridis")
