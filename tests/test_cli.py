@@ -156,6 +156,13 @@ def test_unusable_input_fails(tmp_path: Path) -> None:
     bad.write_text("calcum [mg/d],pH\n1,6\n", encoding="utf-8")
     done = run("speciate", str(bad))
     assert done.returncode != 0 and "'calcum' is not an analyte" in done.stderr
+    # no known column at all: refused, not computed as pure water
+    none = tmp_path / "none.csv"
+    none.write_text("a,b\n1,2\n", encoding="utf-8")
+    done = run("speciate", str(none))
+    assert done.returncode != 0 and "no column names an analyte" in done.stderr
+    done = run("speciate", "-", stdin="a,b\n1,2\n")
+    assert done.returncode != 0 and "no column names an analyte" in done.stderr
 
 
 def test_help_shows_a_worked_example() -> None:

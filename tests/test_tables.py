@@ -119,6 +119,21 @@ def test_raise_names_the_column_the_value_and_the_label() -> None:
         tables.read_solution(bad)
 
 
+def test_the_label_and_value_in_messages_are_plain_numbers() -> None:
+    bad = frame(**{"volume [L/d]": [2.4, -1.1, 1.6, 2.0]}).reset_index()  # labels 0..3
+    with pytest.raises(ValueError, match=r"at row 1 \(value -1\.1\)") as raised:
+        tables.read_solution(bad)
+    assert "np." not in str(raised.value)
+
+
+def test_a_table_without_any_analyte_column_is_refused() -> None:
+    table = pd.DataFrame({"patient_id": ["P-01"], "pH": [6.0]})
+    with pytest.raises(ValueError, match=r"no column names an analyte.*patient_id"):
+        tables.read_solution(table)
+    with pytest.raises(ValueError, match="no column names an analyte"):
+        tables.read_solution(table, missing="zero")
+
+
 def test_an_unknown_analyte_with_a_unit_is_refused_and_extra_columns_ignored() -> None:
     with pytest.raises(ValueError, match=r"'calcum' is not an analyte.*calcium"):
         tables.read_solution(frame(**{"calcum [mg/d]": [1.0, 2.0, 3.0, 4.0]}))
@@ -214,8 +229,29 @@ def test_equil2_keeps_good_rows() -> None:
     with pytest.warns(oxalate.OxalateRowWarning, match="u2"):
         r = tables.equil2(table, on_invalid="nan")
     df = r.to_dataframe()
-    assert df.loc["u2", "reason"] == "invalid input: calcium" and not df.loc["u2", "converged"]
+    assert df.loc["u2", "reason"] == "invalid input: calcium missing or negative"
+    assert not df.loc["u2", "converged"]
     assert df.loc["u1", "ss_calcium_oxalate"] == pytest.approx(3.10, abs=0.005)
+
+
+def test_equil2_reasons_say_what_is_wrong() -> None:
+    """Daily amounts, no chloride, and bad pH and volume cells: the reader's words."""
+    daily = pd.DataFrame(
+        {"sodium [mmol/d]": 90.0, "potassium [mmol/d]": 110.0, "calcium [mg/d]": 300.0,
+         "magnesium [mg/d]": 300.0, "phosphate [mmol/d]": 64.0, "sulfate [mmol/d]": 20.0,
+         "oxalate [mg/d]": 20.0, "citrate [mg/d]": 800.0, "urate [mg/d]": 1000.0,
+         "volume [L/d]": [2.0, 2.0, 2.0, -1.0], "pH": [5.5, np.nan, 15.0, 5.5]},
+        index=["a", "b", "c", "d"],
+    )  # fmt: skip
+    with pytest.warns(oxalate.OxalateRowWarning, match="b, c, d"):
+        df = tables.equil2(daily, on_invalid="nan").to_dataframe()
+    assert df["reason"].tolist() == [
+        "",
+        "invalid input: pH missing",
+        "invalid input: pH outside 0-14",
+        "invalid input: volume not positive",
+    ]
+    assert df["converged"].tolist() == [True, False, False, False]
 
 
 def test_equil2_from_a_solution_reads_its_totals() -> None:

@@ -1165,18 +1165,19 @@ def equil2(
 
 
 def _litres(volume: Any, on_invalid: OnInvalid) -> tuple[FloatArray | None, Any]:
-    """The 24 h volume in L/d, and where it is bad (NaN then, with ``on_invalid="nan"``)."""
+    """The 24 h volume in L/d, and why it is bad where it is (``""`` elsewhere; NaN then)."""
     if volume is None:
-        return None, False
+        return None, ""
     if on_invalid == "raise":
-        return volume_per_day(volume), False
+        return volume_per_day(volume), ""
     quantity, _, _ = to_quantity(volume, "volume")
     magnitude = np.asarray(quantity.magnitude, dtype=np.float64)
     bad = ~np.isfinite(magnitude) | (magnitude <= 0)
     if not bad.any():
-        return volume_per_day(volume), False
+        return volume_per_day(volume), ""
+    why = np.where(np.isnan(magnitude), "volume missing", "volume not positive")
     litres = volume_per_day(Quantity(np.where(bad, 1.0, magnitude), quantity.units))
-    return np.where(bad, np.nan, litres), bad
+    return np.where(bad, np.nan, litres), np.where(bad, why, "")
 
 
 def _per_litre(value: Any, name: str, litres: FloatArray | None) -> Any:
@@ -1198,19 +1199,27 @@ def _per_litre(value: Any, name: str, litres: FloatArray | None) -> Any:
 
 
 def _equil2_keeping_rows(
-    totals: dict[str, FloatArray], pH: Any, iteration: Iteration, bad_volume: Any = False
+    totals: dict[str, FloatArray], pH: Any, iteration: Iteration, bad_volume: Any = ""
 ) -> Equil2Result:
-    """EQUIL2 on the good rows; the rows with a NaN total or a bad pH are NaN, with a reason."""
+    """EQUIL2 on the good rows; the rows with a NaN total or a bad pH are NaN, with a reason.
+
+    ``bad_volume`` says why the volume is bad where it is (``""`` elsewhere); the
+    reasons use the table reader's words ("pH missing", "volume not positive").
+    """
     ph = np.asarray(pH, dtype=np.float64)
+    volume_why = np.asarray(bad_volume, dtype=object)
     shape = np.broadcast_shapes(
-        ph.shape, np.shape(bad_volume), *(np.shape(a) for a in totals.values())
+        ph.shape, volume_why.shape, *(np.shape(a) for a in totals.values())
     )
     reason = np.full(shape, "", dtype=object)
-    reason[np.broadcast_to(bad_volume, shape)] = "invalid input: volume"
+    volume_why = np.broadcast_to(volume_why, shape)
+    reason[volume_why != ""] = "invalid input: " + volume_why[volume_why != ""]
     for name, a in totals.items():
-        reason[(reason == "") & np.broadcast_to(np.isnan(a), shape)] = f"invalid input: {name}"
+        nan = (reason == "") & np.broadcast_to(np.isnan(a), shape)
+        reason[nan] = f"invalid input: {name} missing or negative"
     bad_ph = ~np.isfinite(ph) | (ph < 0) | (ph > 14)
-    reason[(reason == "") & np.broadcast_to(bad_ph, shape)] = "invalid input: pH"
+    reason[(reason == "") & np.broadcast_to(np.isnan(ph), shape)] = "invalid input: pH missing"
+    reason[(reason == "") & np.broadcast_to(bad_ph, shape)] = "invalid input: pH outside 0-14"
     bad = reason != ""
     clean = {
         n: np.where(np.broadcast_to(np.isnan(a), np.shape(a)), 0.0, a) for n, a in totals.items()

@@ -180,6 +180,11 @@ def _quantity(values: npt.NDArray[np.float64], unit: str, column: str, field: st
     return out if basis is None else expressed_as(out, basis)
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds, for messages (30, not np.int64(30))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _per_time(quantity: Any) -> bool:
     q = getattr(quantity, "quantity", quantity)
     return bool(q.dimensionality.get("[time]", 0) < 0)
@@ -279,6 +284,12 @@ def read_solution(
     for key in unit_of:
         if key not in names and _field(key) is None:
             raise ValueError(f"units: {key!r} is neither a column nor an analyte")
+    if not any(field in ANALYTES for field in found):
+        raise ValueError(
+            f"read_solution: no column names an analyte; columns: {names}. Write headers "
+            f"as 'calcium [mg/d]' (accepted names: {', '.join(ANALYTES)}) or map them "
+            f"with columns= and units="
+        )
 
     reasons = np.full(n, "", dtype=object)
 
@@ -289,7 +300,8 @@ def read_solution(
         if on_invalid == "raise":
             i = int(np.flatnonzero(mask)[0])
             raise ValueError(
-                f"column {column!r}: {why} at row {labels[i]!r} (value {values[i]!r}); "
+                f"column {column!r}: {why} at row {_plain(labels[i])!r} "
+                f"(value {_plain(values[i])!r}); "
                 f"{int(mask.sum())} such row(s); pass on_invalid='nan' to keep the other rows"
             )
         reasons[mask] = why
