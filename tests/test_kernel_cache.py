@@ -220,14 +220,22 @@ def test_cache_folder_is_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert folder.stat().st_mode & 0o077 == 0
 
 
-def test_the_first_compilation_says_so_once(tmp_path: Path) -> None:
-    """A fresh cache: one notice on stderr, naming the cache; the second process is silent."""
+@pytest.mark.parametrize("numba_cache_dir", [False, True], ids=["beside", "NUMBA_CACHE_DIR"])
+def test_the_first_compilation_says_so_once(tmp_path: Path, numba_cache_dir: bool) -> None:
+    """A fresh cache: one notice on stderr, naming the cache; the second process is silent.
+
+    Also when numba keeps its compiled code in ``$NUMBA_CACHE_DIR`` (a read-only
+    site-packages, a shared image), where the notice used to come every time.
+    """
     pytest.importorskip("numba")
     code = (
         "import oxalate; s = oxalate.Solution(calcium='2 mmol/kg', oxalate='0.2 mmol/kg', pH=6);"
         "oxalate.speciate(s, engine='numba'); oxalate.speciate(s, engine='numba')"
     )
     env = {**os.environ, "OXALATE_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("NUMBA_CACHE_DIR", None)
+    if numba_cache_dir:
+        env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
     first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     assert first.stderr.count("compiling the") == 1

@@ -147,8 +147,20 @@ def _publish(folder: Path, name: str, source: str) -> Path:
 
 
 def is_compiled(path: Path) -> bool:
-    """Whether numba has compiled code cached for the module at ``path``."""
-    return any((path.parent / "__pycache__").glob(f"{path.stem}.*.nbi"))
+    """Whether numba has compiled code cached for the module at ``path``.
+
+    numba keeps it next to the module (``__pycache__``) or, when
+    ``$NUMBA_CACHE_DIR`` is set, in that folder under ``<folder>_<sha1 of the
+    folder's path>`` (numba's ``_UserProvidedCacheLocator``); both are looked at,
+    so a warm cache is never announced as a first compilation.
+    """
+    places = [path.parent / "__pycache__"]
+    numba_dir = os.environ.get("NUMBA_CACHE_DIR")
+    if numba_dir:
+        folder = os.path.dirname(os.path.abspath(path))
+        digest = hashlib.sha1(folder.encode(), usedforsecurity=False).hexdigest()
+        places.append(Path(numba_dir) / f"{os.path.basename(folder)}_{digest}")
+    return any(any(place.glob(f"{path.stem}.*.nbi")) for place in places)
 
 
 def load(source: str, prefix: str) -> tuple[types.ModuleType, Path, bool]:
