@@ -206,3 +206,26 @@ def test_inside_a_task_the_kernels_run_on_one_thread() -> None:
         assert numba.get_num_threads() == 1
         assert compiled.blocks(100_000) == 0
     assert numba.get_num_threads() == before
+
+
+def test_crystallize_grid_on_the_cluster_equals_one_plain_call(client: Any) -> None:
+    # the rate-law records are pickled to the worker processes
+    from oxalate.kinetics import BulkRate
+
+    growth = BulkRate("1e-7 mol/kg/s")
+    times = oxalate.Quantity([0.0, 300.0, 3600.0], "s")
+    values = np.linspace(0.35, 0.9, 12)
+    ca = xr.DataArray(values, dims="calcium", coords={"calcium": values},
+                      attrs={"units": "mmol/kg"})  # fmt: skip
+    background = {"oxalate": "0.4 mmol/kg", "sodium": "1 mmol/kg", "chloride": "1 mmol/kg"}
+    lazy = oxr.crystallize(calcium=ca.chunk({"calcium": 5}), time=times, growth=growth,
+                           **background)  # fmt: skip
+    got = lazy.compute()
+    plain = oxalate.crystallize(
+        oxalate.Solution(calcium=oxalate.Quantity(values, "mmol/kg"), **background),
+        times,
+        growth=growth,
+    )
+    assert_array_equal(got["amount_COM"].values, plain.amount["COM"].T)
+    assert_array_equal(got["pH_liquid"].values, plain.pH.T)
+    assert bool(got["converged"].all())

@@ -325,3 +325,88 @@ def test_importing_oxalate_imports_neither_xarray_nor_dask() -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_building_a_lazy_grid_runs_no_chunk_until_compute(monkeypatch: pytest.MonkeyPatch) -> None:
+    from oxalate import _scale
+
+    calls: list[int] = []
+    run_chunk = _scale.run_chunk
+
+    def counting(*arrays: np.ndarray, **kwargs: object) -> tuple[np.ndarray, ...]:
+        calls.append(int(np.size(arrays[0])))
+        return run_chunk(*arrays, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_scale, "run_chunk", counting)
+    grid = _grid()
+    grid["calcium"] = grid["calcium"].chunk({"calcium": 2})  # 3 chunks
+    ds = oxr.speciate(**grid, **BACKGROUND, outputs=OUTPUTS)
+    assert calls == []  # only the graph exists
+    ds.compute(scheduler="sync")
+    assert len(calls) == 3  # one call per chunk, once
+
+
+KINETIC_BACKGROUND = {"oxalate": "0.4 mmol/kg", "sodium": "0.8 mmol/kg", "chloride": "0.8 mmol/kg"}
+TIMES = oxalate.Quantity([0.0, 100.0, 600.0, 3600.0, np.inf], "s")
+
+
+def test_crystallize_grid_equals_one_plain_call_with_a_time_axis() -> None:
+    from oxalate.kinetics import BulkRate
+
+    growth = BulkRate("1e-7 mol/kg/s")
+    ca = _axis("calcium", [0.4, 0.5, 0.6, 0.8], "mmol/kg")
+    ph = _axis("pH", [5.5, 6.5], None)
+    ds = oxr.crystallize(
+        calcium=ca, pH=ph, time=TIMES, growth=growth, ph_mode="fixed", **KINETIC_BACKGROUND
+    )
+    arrays = xr.broadcast(ca, ph)
+    plain = oxalate.crystallize(
+        oxalate.Solution(
+            calcium=oxalate.Quantity(arrays[0].values, "mmol/kg"),
+            pH=arrays[1].values,
+            **KINETIC_BACKGROUND,
+        ),
+        TIMES,
+        growth=growth,
+        ph_mode="fixed",
+    )
+    assert ds["amount_COM"].dims == ("calcium", "pH", "time")
+    assert_array_equal(ds["time"].values, TIMES.m_as("s"))
+    assert ds["time"].attrs["units"] == "s"
+    # the plain result has time first; the grid has it last
+    assert_array_equal(ds["amount_COM"].values, np.moveaxis(plain.amount["COM"], 0, -1))
+    assert_array_equal(
+        ds["supersaturation_COM"].values, np.moveaxis(plain.supersaturation["COM"], 0, -1)
+    )
+    assert_array_equal(ds["total_Ca"].values, np.moveaxis(plain.totals["Ca"], 0, -1))
+    assert_array_equal(ds["induction_time_COM"].values, plain.induction_time["COM"])
+    assert_array_equal(ds["steps"].values, plain.steps)
+    assert ds["amount_COM"].attrs["units"] == "mol/kg"
+    assert float(ds["amount_COM"].isel(time=-1).min()) > 0  # it precipitated: can fail
+
+    lazy = oxr.crystallize(
+        calcium=ca.chunk({"calcium": 3}), pH=ph, time=TIMES, growth=growth, ph_mode="fixed",
+        **KINETIC_BACKGROUND,
+    )  # fmt: skip
+    assert lazy["amount_COM"].chunks == ((3, 1), (2,), (5,))
+    got = lazy.compute(scheduler="threads")
+    for name in ("amount_COM", "supersaturation_COM", "pH_liquid", "water_mass", "steps"):
+        assert_array_equal(got[name].values, ds[name].values)
+
+
+def test_crystallize_refuses_an_input_dimension_named_time() -> None:
+    from oxalate.kinetics import BulkRate
+
+    ca = xr.DataArray([0.4, 0.5], dims="time", attrs={"units": "mmol/kg"})
+    with pytest.raises(ValueError, match="named 'time'"):
+        oxr.crystallize(
+            calcium=ca, time=TIMES, growth=BulkRate("1e-7 mol/kg/s"), **KINETIC_BACKGROUND
+        )
+
+
+def test_a_plain_solution_refuses_a_dataarray_and_points_to_oxalate_xarray() -> None:
+    ph = xr.DataArray([6.0, 6.5], dims="pH")
+    with pytest.raises(TypeError, match=r"pH: an xarray.DataArray.*oxalate.xarray.speciate"):
+        oxalate.Solution(calcium="2 mmol/L", oxalate="0.2 mmol/L", pH=ph)
+    with pytest.raises(TypeError, match=r"calcium: an xarray\.DataArray"):
+        oxalate.Solution(calcium=ph, oxalate="0.2 mmol/L")

@@ -55,7 +55,7 @@ PRESETS = (
 )
 
 #: The calculations a chunk may run.
-TASKS = ("speciate", "precipitate", "threshold")
+TASKS = ("speciate", "precipitate", "threshold", "crystallize")
 
 #: Inputs that are numbers without a unit.
 DIMENSIONLESS = ("pH", "target")
@@ -72,6 +72,8 @@ class Output:
     dtype: Any
     units: str | None
     long_name: str
+    #: a time series (crystallize): one value per output time, on a last ``time`` axis
+    per_time: bool = False
 
 
 @contextlib.contextmanager
@@ -187,7 +189,52 @@ def output_spec(task: str, options: Mapping[str, Any]) -> list[Output]:
             Output("iterations", np.int64, None, "speciations of the search"),
             *tail,
         ]
+    if task == "crystallize":
+        steps = Output("steps", np.int64, None, "integration steps")
+        return [*_crystallization_outputs(options), steps, *tail]
     raise ValueError(f"task={task!r} is not known; accepted: {TASKS}")
+
+
+def crystallization_phases(options: Mapping[str, Any]) -> tuple[str, ...]:
+    """The canonical names of the kinetic phases of a ``crystallize`` task."""
+    from .database import canonical_phase, resolve_constants
+
+    phases = options.get("phases", ("COM",))
+    phases = (phases,) if isinstance(phases, str) else tuple(phases)
+    cs = resolve_constants(options.get("constants", "default"))
+    return tuple(canonical_phase(p, cs) for p in phases)
+
+
+def output_times(options: Mapping[str, Any]) -> npt.NDArray[np.float64]:
+    """Output times of a ``crystallize`` task [s], checked as :func:`oxalate.crystallize` does."""
+    from .crystallization import _times
+
+    return _times(options["time"])
+
+
+def _crystallization_outputs(options: Mapping[str, Any]) -> list[Output]:
+    from .database import chemical_system
+
+    out: list[Output] = []
+    for p in crystallization_phases(options):
+        out += [
+            Output(f"amount_{p}", np.float64, "mol/kg", f"{p} formed per kg of water", True),
+            Output(f"present_{p}", np.float64, "mol/kg", f"{p} present (seeds + formed)", True),
+            Output(f"supersaturation_{p}", np.float64, "1", f"supersaturation Ω of {p}", True),
+            Output(f"number_{p}", np.float64, "1/kg", f"{p} crystals per kg of water", True),
+            Output(f"mean_size_{p}", np.float64, "m", f"mean size of {p} crystals", True),
+            Output(f"max_size_{p}", np.float64, "m", f"largest {p} crystal", True),
+            Output(f"surface_area_{p}", np.float64, "m**2/kg", f"surface of {p} crystals", True),
+            Output(f"induction_time_{p}", np.float64, "s", f"induction time of {p}"),
+        ]
+    out += [
+        Output("pH_liquid", np.float64, "1", "pH of the liquid", True),
+        Output("water_mass", np.float64, "kg", "water left per kg of initial water", True),
+    ]
+    for c in chemical_system().components:
+        if c != "H":
+            out.append(Output(f"total_{c}", np.float64, "mol/kg", f"total dissolved {c}", True))
+    return out
 
 
 def _speciation_output(name: str) -> Output:
@@ -251,6 +298,27 @@ def run_task(task: str, solution: Any, options: Mapping[str, Any]) -> dict[str, 
             "converged": t.converged,
             "reason": t.reason,
         }
+    if task == "crystallize":
+        from .crystallization import crystallize
+
+        time = opts.pop("time")
+        c = crystallize(solution, time, **opts)
+        series: dict[str, Any] = {}
+        for name in c.phases:
+            series[f"amount_{name}"] = c.amount[name]
+            series[f"present_{name}"] = c.present[name]
+            series[f"supersaturation_{name}"] = c.supersaturation[name]
+            series[f"number_{name}"] = c.number[name]
+            series[f"mean_size_{name}"] = c.mean_size[name]
+            series[f"max_size_{name}"] = c.max_size[name]
+            series[f"surface_area_{name}"] = c.surface_area[name]
+        series["pH_liquid"] = c.pH  # not "pH": a grid often has a pH axis
+        series["water_mass"] = c.water_mass
+        series.update({f"total_{k}": v for k, v in c.totals.items()})
+        # the time axis last, as xarray's core dimensions are
+        out = {k: np.moveaxis(np.asarray(v), 0, -1) for k, v in series.items()}
+        out.update({f"induction_time_{k}": c.induction_time[k] for k in c.phases})
+        return {**out, "steps": c.steps, "converged": c.converged, "reason": c.reason}
     raise ValueError(f"task={task!r} is not known; accepted: {TASKS}")
 
 
@@ -276,14 +344,20 @@ def run_chunk(
         if name in values:
             opts[name] = np.asarray(values.pop(name), dtype=np.float64)
     spec = output_spec(task, opts)
+    n_times = output_times(opts).size if task == "crystallize" else 0
+
+    def shape_of(o: Output) -> tuple[int, ...]:
+        return (*shape, n_times) if o.per_time else shape
+
     if 0 in shape:
-        return tuple(np.empty(shape, dtype=o.dtype) for o in spec)
+        return tuple(np.empty(shape_of(o), dtype=o.dtype) for o in spec)
     context = one_numba_thread() if single_thread else contextlib.nullcontext()
     with context:
         solution = build_solution(values, units, fixed, preset, opts.get("constants", "default"))
         result = run_task(task, solution, opts)
     return tuple(
-        np.broadcast_to(np.asarray(result[o.name], dtype=o.dtype), shape).copy() for o in spec
+        np.broadcast_to(np.asarray(result[o.name], dtype=o.dtype), shape_of(o)).copy()
+        for o in spec
     )
 
 

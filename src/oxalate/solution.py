@@ -69,6 +69,18 @@ _PH_RANGE = (0.0, 14.0)
 _REPR_MAX_ROWS = 24
 
 
+def _refuse_labelled(inputs: dict[str, Any]) -> None:
+    """TypeError for an xarray object: its labels would be lost (oxalate.xarray keeps them)."""
+    for name, value in inputs.items():
+        if type(value).__module__.split(".")[0] == "xarray":
+            raise TypeError(
+                f"{name}: an xarray.{type(value).__name__}; a Solution holds plain arrays and "
+                f"would drop its dimensions and coordinates. Use oxalate.xarray.speciate "
+                f"(precipitate, threshold, crystallize), which keeps them, or pass "
+                f"{name}.values with its unit"
+            )
+
+
 def _parse_ph(pH: Any, on_invalid: OnInvalid) -> FloatArray | None:
     if pH is None:
         return None
@@ -196,6 +208,7 @@ phosphate, sulfate, carbonate : pint.Quantity or str, optional
         }
         if on_invalid not in ("raise", "nan"):
             raise ValueError(f"on_invalid={on_invalid!r} is not known; accepted: 'raise', 'nan'")
+        _refuse_labelled({**given, "pH": pH, "temperature": temperature, "density": density})
         solution_density(density)  # validate even when every input is molal
         molal = as_molality(given, density=density, on_invalid=on_invalid) if given else {}
         ph = _parse_ph(pH, on_invalid)

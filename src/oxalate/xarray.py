@@ -60,7 +60,7 @@ from . import _scale
 from .database import resolve_constants
 from .solution import ANALYTES
 
-__all__ = ["plasma_oxalate_threshold", "precipitate", "speciate", "threshold"]
+__all__ = ["crystallize", "plasma_oxalate_threshold", "precipitate", "speciate", "threshold"]
 
 _SOLUTION_INPUTS = (*ANALYTES, "pH", "temperature", "density", "ionized_calcium", "on_invalid")
 # coordinates of a Dataset with these names are inputs too (a grid's axes)
@@ -177,6 +177,13 @@ def _grid(
             f"outputs {clash} have the name of a dimension or coordinate of the inputs; "
             f"leave them out (the coordinate already holds the input's values)"
         )
+    core = ["time"] if any(o.per_time for o in spec) else []
+    if core and "time" in labels:
+        raise ValueError(
+            "an input has a dimension or coordinate named 'time', which the time series "
+            "of oxalate.xarray.crystallize use; rename it (da.rename(time='t_sample'))"
+        )
+    times = _scale.output_times(options) if core else None
     results = xr.apply_ufunc(
         _scale.run_chunk,
         *arrays,
@@ -189,9 +196,10 @@ def _grid(
             "options": options,
             "single_thread": lazy,
         },
-        output_core_dims=[[] for _ in spec],
+        output_core_dims=[core if o.per_time else [] for o in spec],
         dask="parallelized",
         output_dtypes=[o.dtype for o in spec],
+        dask_gufunc_kwargs={"output_sizes": {"time": len(times)}} if times is not None else None,
         keep_attrs=False,
     )
     variables = {}
@@ -200,7 +208,10 @@ def _grid(
         if out.units is not None:
             result.attrs["units"] = out.units
         variables[out.name] = result
-    return xr.Dataset(variables, attrs={"source": f"oxalate.xarray.{task}"})
+    ds = xr.Dataset(variables, attrs={"source": f"oxalate.xarray.{task}"})
+    if times is not None:
+        ds = ds.assign_coords(time=("time", times, {"units": "s", "long_name": "time"}))
+    return ds
 
 
 def speciate(
@@ -415,6 +426,102 @@ def threshold(
     if isinstance(target, _xarray().DataArray):
         inputs = {**inputs, "target": options.pop("target")}
     return _grid("threshold", data, inputs, units, preset, options)
+
+
+def crystallize(
+    data: Any = None,
+    /,
+    *,
+    time: Any,
+    phases: str | Sequence[str] = ("COM",),
+    growth: Any = None,
+    nucleation: Any = None,
+    seeds: Any = None,
+    aggregation: Any = None,
+    solid: Any = None,
+    parameters: Any = None,
+    ph_mode: str = "closed",
+    method: str = "auto",
+    rtol: float = 1e-6,
+    detection: float = 1e-5,
+    count: Any = "1 1/kg",
+    preset: str | None = None,
+    units: Mapping[str, str] | None = None,
+    activity_model: str = "davies",
+    constants: Any = "default",
+    engine: str = "auto",
+    max_steps: int = 20_000,
+    **inputs: Any,
+) -> Any:
+    """Crystallise a labelled grid of solutions over time: :func:`oxalate.crystallize`.
+
+    Every point of the grid is crystallised on its own (rows are independent,
+    so a chunked run gives every point the bits of one call), and the time
+    series gain a ``time`` dimension [s], last.
+
+    Parameters
+    ----------
+    data, preset, units, **inputs
+        As in :func:`speciate`.  No input may have a dimension named ``time``.
+    time : pint.Quantity or str
+        Output times, ascending from 0 (``numpy.inf`` last: the equilibrium). [s]
+    phases, growth, nucleation, seeds, aggregation, solid, parameters, ph_mode, method
+        As in :func:`oxalate.crystallize` (the same records of
+        :mod:`oxalate.kinetics`; they travel to dask workers by pickling).
+    rtol, detection, count, activity_model, constants, engine, max_steps
+        As in :func:`oxalate.crystallize`.
+
+    Returns
+    -------
+    xarray.Dataset
+        Over the inputs' dimensions and ``time``: ``amount_<phase>`` and
+        ``present_<phase>`` [mol/kg of initial water], ``supersaturation_<phase>``
+        (Ω), ``number_<phase>`` [1/kg], ``mean_size_<phase>`` and
+        ``max_size_<phase>`` [m], ``surface_area_<phase>`` [m²/kg], ``pH_liquid``,
+        ``water_mass`` [kg], ``total_<component>`` [mol/kg of water left];
+        over the inputs' dimensions only: ``induction_time_<phase>`` [s],
+        ``steps``, ``converged`` and ``reason``.  Lazy when an input is a dask
+        array.
+
+    Examples
+    --------
+    Seeded growth of COM over three calcium levels, PHREEQC's usual rate
+    dξ/dt = k σ²:
+
+    >>> import numpy as np
+    >>> import xarray as xr
+    >>> import oxalate
+    >>> import oxalate.xarray
+    >>> from oxalate.kinetics import BulkRate
+    >>> ca = xr.DataArray([0.4, 0.5, 0.6], dims="calcium", attrs={"units": "mmol/kg"})
+    >>> ds = oxalate.xarray.crystallize(
+    ...     calcium=ca, oxalate="0.4 mmol/kg", sodium="0.8 mmol/kg", chloride="0.8 mmol/kg",
+    ...     time=oxalate.Quantity([0, 600, np.inf], "s"), growth=BulkRate("1e-7 mol/kg/s"))
+    >>> ds["amount_COM"].dims
+    ('calcium', 'time')
+    >>> ds["time"].values.tolist()
+    [0.0, 600.0, inf]
+    """
+    options = {
+        "time": time,
+        "phases": phases,
+        "growth": growth,
+        "nucleation": nucleation,
+        "seeds": seeds,
+        "aggregation": aggregation,
+        "solid": solid,
+        "parameters": parameters,
+        "ph_mode": ph_mode,
+        "method": method,
+        "rtol": rtol,
+        "detection": detection,
+        "count": count,
+        "activity_model": activity_model,
+        "constants": constants,
+        "engine": engine,
+        "max_steps": max_steps,
+    }
+    return _grid("crystallize", data, inputs, units, preset, options)
 
 
 def plasma_oxalate_threshold(
