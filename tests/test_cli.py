@@ -182,3 +182,46 @@ def test_the_worked_example_runs(tmp_path: Path) -> None:
     assert "500 patients in, 500 out, 496 computed" in done.stdout
     result = pd.read_csv(out)
     assert len(result) == 500 and result["reason"].notna().sum() == 4
+
+
+def test_scheduler_threads_and_local_cluster_equal_the_plain_mode(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    data = Path(oxalate.__file__).parent / "data" / "urines_24h_synthetic.csv"
+    plain, threaded, cluster = (
+        tmp_path / "plain.csv",
+        tmp_path / "dask.csv",
+        tmp_path / "out.parquet",
+    )
+    done = run("speciate", str(data), "-o", str(plain), "--missing", "zero", "-q")
+    assert done.returncode == 0, done.stderr
+    done = run("speciate", str(data), "-o", str(threaded), "--missing", "zero",
+               "--scheduler", "threads", "--chunk-rows", "40")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "500 rows in, 500 rows out" in done.stderr
+    assert "partitions" in done.stderr  # more than one: the chunking is exercised
+    assert int(done.stderr.split(" partitions")[0].rsplit(",", 1)[1].strip()) > 1
+    expected = pd.read_csv(plain)
+    # every input column and every result, in the same order, bit for bit
+    pd.testing.assert_frame_equal(pd.read_csv(threaded), expected, check_exact=True)
+
+    done = run("precipitate", str(data), "-o", str(cluster), "--missing", "zero",
+               "--scheduler", "local", "--chunk-rows", "150")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    got = pd.read_parquet(cluster)  # a folder of parts, read in order
+    with pytest.warns(oxalate.OxalateWarning):  # the 4 spoiled rows
+        reference = tables.read_solution(pd.read_csv(data), missing="zero", on_invalid="nan",
+                                         temperature="37 degC")  # fmt: skip
+        amount = oxalate.precipitate(reference).amount["COM"]
+    np.testing.assert_array_equal(got["amount_COM"].to_numpy(), amount)
+    assert len(got) == 500
+    assert int((~got["converged"]).sum()) == 4  # the spoiled rows, kept
+
+
+def test_scheduler_refuses_what_it_cannot_do(urines: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    done = run("speciate", str(urines), "--scheduler", "threads")  # no -o
+    assert done.returncode != 0
+    assert "-o FILE" in done.stderr
+    done = run("speciate", str(urines), "-o", str(tmp_path / "x.csv"), "--scheduler", "thread")
+    assert done.returncode != 0
+    assert "--scheduler thread: not known" in done.stderr

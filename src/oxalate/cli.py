@@ -215,6 +215,128 @@ def _run(
     _ = tables  # imported above so that a missing pandas fails before reading
 
 
+def _scheduler(name: str) -> tuple[Any, Any]:
+    """(dask config context, client or None) for ``--scheduler``."""
+    import contextlib
+    import os
+
+    try:
+        import dask
+    except ImportError:
+        raise click.ClickException(
+            '--scheduler needs dask: pip install "oxalate[xarray]"'
+        ) from None
+    if name in ("threads", "processes", "sync"):
+        return dask.config.set(scheduler=name), None
+    if name != "local" and ":" not in name:
+        raise click.ClickException(
+            f"--scheduler {name}: not known; give threads, processes, sync, local or a "
+            "scheduler's address (tcp://host:8786)"
+        )
+    try:
+        import distributed as _distributed
+    except ImportError:
+        raise click.ClickException(
+            f'--scheduler {name} needs dask.distributed: pip install "oxalate[xarray]"'
+        ) from None
+    distributed: Any = _distributed  # untyped
+    if name == "local":
+        cluster = distributed.LocalCluster(
+            n_workers=os.cpu_count() or 1, threads_per_worker=1, dashboard_address=None
+        )
+        client = distributed.Client(cluster)
+    else:
+        try:
+            client = distributed.Client(name, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as err:
+            raise click.ClickException(
+                f"--scheduler {name}: no dask scheduler answered there ({err}); give "
+                "threads, processes, sync, local or a scheduler's address (tcp://host:8786)"
+            ) from None
+    return contextlib.nullcontext(), client
+
+
+def _run_dask(
+    what: str,
+    input_path: str,
+    output: str | None,
+    fmt: str | None,
+    options: dict[str, Any],
+    table: Callable[[Any, dict[str, Any]], Any],
+    kernel: str,
+) -> None:
+    """``--scheduler``: the whole table as a dask DataFrame, written by the workers."""
+    import dask as _dask
+    import dask.dataframe as dd
+
+    dask: Any = _dask  # untyped
+    start = time.perf_counter()
+    scheduler = options.pop("scheduler")
+    quiet = options.pop("quiet")
+    if input_path == "-" or output in (None, "-"):
+        raise click.ClickException(
+            "--scheduler reads a named file and writes -o FILE (a .csv file, or a folder of "
+            "Parquet parts for .parquet); standard input and output are for the plain mode"
+        )
+    assert output is not None
+    rows = options.pop("rows")
+    read = {k: options.pop(k) for k in ("columns", "units", "missing", "on_invalid")}
+    read["columns"] = _pairs(read["columns"], "--column")
+    read["units"] = _pairs(read["units"], "--unit")
+    if _is_parquet(input_path, fmt):
+        frame = dd.read_parquet(input_path)
+    else:
+        import pandas as pd
+
+        with open(input_path, "rb") as handle:  # partitions of about --chunk-rows rows
+            head = handle.readlines(1 << 20)
+        per_row = max(1.0, sum(map(len, head[1:])) / max(1, len(head) - 1))
+        # dtypes from the first rows, as the plain mode infers them, but nullable, so that
+        # a later partition with an empty cell does not break dask's fixed dtypes
+        sample = pd.read_csv(input_path, nrows=1000)
+        kinds = {"i": "Int64", "u": "Int64", "f": "float64", "b": "boolean"}
+        dtypes = {c: kinds.get(t.kind, "object") for c, t in sample.dtypes.items()}
+        frame = dd.read_csv(input_path, blocksize=max(int(rows * per_row), 1 << 12),
+                            dtype=dtypes)  # fmt: skip
+    context, client = _scheduler(scheduler)
+    try:
+        with context:
+            if client is not None:
+                from .dask import prepare
+
+                prepare(client, (kernel,))
+            try:
+                out = table(frame, {**read, **options})
+            except (ValueError, TypeError, KeyError) as err:
+                raise click.ClickException(str(err)) from None
+            if _is_parquet(output, None):
+                write = out.to_parquet(output, write_index=False, compute=False)
+            else:
+                write = out.to_csv(output, single_file=True, index=False, compute=False)
+            failed_reasons = out["reason"][~out["converged"]].value_counts()
+            _, n_rows, reasons = dask.compute(write, out.shape[0], failed_reasons)
+    finally:
+        if client is not None:
+            client.close()
+    if not quiet:
+        failed = int(reasons.sum())
+        lines = [
+            f"oxalate {what}: {int(n_rows):,} rows in, {int(n_rows):,} rows out, "
+            f"{int(n_rows) - failed:,} computed, {failed:,} failed, "
+            f"{time.perf_counter() - start:.1f} s on dask ({scheduler}, "
+            f"{frame.npartitions} partitions)"
+        ]
+        lines += [f"  {n:>9,}  {reason}" for reason, n in reasons.items()]
+        click.echo("\n".join(lines), err=True)
+
+
+_SCHEDULER_HELP = (
+    "Run on dask instead of chunk by chunk here: threads, processes, sync, local (a "
+    "LocalCluster, one worker per core) or a scheduler's address (tcp://host:8786). "
+    "Needs the xarray extra and -o; .parquet output is a folder of parts."
+)
+
+
 def _table_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """The options every table subcommand shares."""
     decorators = [
@@ -299,6 +421,13 @@ def _chemistry_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
+def _dask_kw(o: dict[str, Any]) -> dict[str, Any]:
+    """The keywords of oxalate.dask's table functions, from the command's options."""
+    keys = ("columns", "units", "missing", "on_invalid", "temperature", "activity_model",
+            "constants", "engine")  # fmt: skip
+    return {"keep_input": True, "suffix": "_out", **{k: o[k] for k in keys}}
+
+
 def _solution(chunk: Any, o: dict[str, Any]) -> Any:
     from . import tables
 
@@ -325,6 +454,7 @@ _OUTPUTS_HELP = (
 @_table_options
 @_chemistry_options
 @click.option("--outputs", default=None, help=_OUTPUTS_HELP)  # fmt: skip
+@click.option("--scheduler", default=None, metavar="NAME|ADDRESS", help=_SCHEDULER_HELP)
 def speciate(input_path: str, output: str | None, fmt: str | None, out_fmt: str | None,
              **options: Any) -> None:  # fmt: skip
     """Speciate every row: ionic strength, pH, SI and Ω of every phase."""
@@ -345,6 +475,15 @@ def speciate(input_path: str, output: str | None, fmt: str | None, out_fmt: str 
             engine=o["engine"], outputs=names,
         )  # fmt: skip
 
+    def table(frame: Any, o: dict[str, Any]) -> Any:
+        from .dask import speciate_dataframe
+
+        return speciate_dataframe(frame, outputs=names, **_dask_kw(o))
+
+    if options["scheduler"]:
+        _run_dask("speciate", input_path, output, fmt, options, table, "speciate")
+        return
+    options.pop("scheduler")
     _run("speciate", input_path, output, fmt, out_fmt, options, compute, "speciate")
 
 
@@ -354,6 +493,7 @@ def speciate(input_path: str, output: str | None, fmt: str | None, out_fmt: str 
 @click.option("--phases", default="COM", show_default=True, help="Comma-separated solids.")
 @click.option("--ph-mode", type=click.Choice(["closed", "fixed"]), default=None,
               help="Closed (pH follows) or fixed pH; default: closed.")  # fmt: skip
+@click.option("--scheduler", default=None, metavar="NAME|ADDRESS", help=_SCHEDULER_HELP)
 def precipitate(input_path: str, output: str | None, fmt: str | None, out_fmt: str | None,
                 **options: Any) -> None:  # fmt: skip
     """Equilibrate every row with solids: the amount that precipitates."""
@@ -369,6 +509,16 @@ def precipitate(input_path: str, output: str | None, fmt: str | None, out_fmt: s
             constants=o["constants"], engine=o["engine"], **kwargs,
         )  # fmt: skip
 
+    def table(frame: Any, o: dict[str, Any]) -> Any:
+        from .dask import precipitate_dataframe
+
+        return precipitate_dataframe(frame, phases=phases, ph_mode=ph_mode or "closed",
+                                     **_dask_kw(o))  # fmt: skip
+
+    if options["scheduler"]:
+        _run_dask("precipitate", input_path, output, fmt, options, table, "precipitate")
+        return
+    options.pop("scheduler")
     _run("precipitate", input_path, output, fmt, out_fmt, options, compute, "precipitate")
 
 
@@ -378,6 +528,7 @@ def precipitate(input_path: str, output: str | None, fmt: str | None, out_fmt: s
 @click.option("--vary", default="oxalate", show_default=True, help="The total searched for.")
 @click.option("--phase", default="COM", show_default=True)
 @click.option("--target", type=float, default=1.0, show_default=True, help="The Ω reached.")
+@click.option("--scheduler", default=None, metavar="NAME|ADDRESS", help=_SCHEDULER_HELP)
 def threshold(input_path: str, output: str | None, fmt: str | None, out_fmt: str | None,
               **options: Any) -> None:  # fmt: skip
     """The total of one analyte at which Ω of a phase reaches a target, row by row."""
@@ -391,6 +542,15 @@ def threshold(input_path: str, output: str | None, fmt: str | None, out_fmt: str
             constants=o["constants"], engine=o["engine"],
         )  # fmt: skip
 
+    def table(frame: Any, o: dict[str, Any]) -> Any:
+        from .dask import threshold_dataframe
+
+        return threshold_dataframe(frame, vary=vary, target=target, phase=phase, **_dask_kw(o))
+
+    if options["scheduler"]:
+        _run_dask("threshold", input_path, output, fmt, options, table, "precipitate")
+        return
+    options.pop("scheduler")
     _run("threshold", input_path, output, fmt, out_fmt, options, compute, "precipitate")
 
 

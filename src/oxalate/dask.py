@@ -144,6 +144,7 @@ def _partition(
     read: Mapping[str, Any],
     options: Mapping[str, Any],
     keep_input: bool,
+    rename: Mapping[str, str] | None = None,
 ) -> Any:
     """One partition: its rows to a Solution, ``task`` on it, the result columns (same index)."""
     import numpy as np
@@ -159,6 +160,8 @@ def _partition(
             solution = read_solution(part, **read)
             columns = _scale.run_task(task, solution, options)
     out = _result_frame(columns, part.index, spec)
+    if rename:
+        out = out.rename(columns=dict(rename))
     return pd.concat([part, out], axis=1) if keep_input else out
 
 
@@ -168,29 +171,32 @@ def _table(
     read: dict[str, Any],
     options: dict[str, Any],
     keep_input: bool,
+    suffix: str | None = None,
 ) -> Any:
     import numpy as np
 
     spec = _scale.output_spec(task, options)
     names = [str(c) for c in frame.columns]
     clash = [o.name for o in spec if o.name in names]
-    if keep_input and clash:
+    if keep_input and clash and not suffix:
         raise ValueError(
             f"the table already has column(s) {clash} that the results would add; rename "
-            f"them, or pass keep_input=False to get the results alone"
+            f"them, pass suffix='_out', or pass keep_input=False to get the results alone"
         )
+    rename = {c: f"{c}{suffix}" for c in clash} if keep_input and suffix else {}
     _scale.probe(task, options)  # bad options raise here, not later on a worker
     kwargs: dict[str, Any] = {
         "task": task,
         "read": read,
         "options": options,
         "keep_input": keep_input,
+        "rename": rename,
     }
     if not hasattr(frame, "map_partitions"):  # pandas: at once
         return _partition(frame, **kwargs)
     empty = {o.name: np.empty(0, dtype=o.dtype) for o in spec}
     meta_in = frame._meta
-    meta = _result_frame(empty, meta_in.index, spec)
+    meta = _result_frame(empty, meta_in.index, spec).rename(columns=rename)
     if keep_input:
         import pandas as pd
 
@@ -225,6 +231,7 @@ def speciate_dataframe(
     *,
     outputs: Sequence[str] = ("SI_COM", "SI_COD", "ionic_strength"),
     keep_input: bool = False,
+    suffix: str | None = None,
     columns: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
     missing: str = "warn",
@@ -252,6 +259,9 @@ def speciate_dataframe(
     keep_input : bool
         Put the input columns before the results (as the command line does);
         default: the results alone, with the input's index.
+    suffix : str, optional
+        With ``keep_input``, added to a result column whose name the table
+        already has (the command line uses ``"_out"``); default: refused.
     columns, units, missing, on_invalid, volume, pH, temperature, density
         As in :func:`oxalate.tables.read_solution`, except ``on_invalid``:
         ``"nan"`` by default, so that a bad row is kept and flagged instead of
@@ -281,7 +291,7 @@ def speciate_dataframe(
         "charge_balance": charge_balance,
         "engine": engine,
     }
-    return _table("speciate", frame, read, options, keep_input)
+    return _table("speciate", frame, read, options, keep_input, suffix)
 
 
 def precipitate_dataframe(
@@ -290,6 +300,7 @@ def precipitate_dataframe(
     phases: str | Sequence[str] = ("COM",),
     ph_mode: str = "closed",
     keep_input: bool = False,
+    suffix: str | None = None,
     columns: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
     missing: str = "warn",
@@ -306,7 +317,9 @@ def precipitate_dataframe(
 
     Parameters
     ----------
-    frame, keep_input, columns, units, missing, on_invalid, volume, pH, temperature, density
+    frame, keep_input, suffix, columns, units, missing
+        As in :func:`speciate_dataframe`.
+    on_invalid, volume, pH, temperature, density
         As in :func:`speciate_dataframe`.
     phases, ph_mode, activity_model, constants, engine
         As in :func:`oxalate.precipitate`.
@@ -325,7 +338,7 @@ def precipitate_dataframe(
         "constants": constants,
         "engine": engine,
     }
-    return _table("precipitate", frame, read, options, keep_input)
+    return _table("precipitate", frame, read, options, keep_input, suffix)
 
 
 def threshold_dataframe(
@@ -338,6 +351,7 @@ def threshold_dataframe(
     ph_mode: str | None = None,
     molar_unit: str = "mol/L",
     keep_input: bool = False,
+    suffix: str | None = None,
     columns: Mapping[str, str] | None = None,
     units: Mapping[str, str] | None = None,
     missing: str = "warn",
@@ -354,7 +368,9 @@ def threshold_dataframe(
 
     Parameters
     ----------
-    frame, keep_input, columns, units, missing, on_invalid, volume, pH, temperature, density
+    frame, keep_input, suffix, columns, units, missing
+        As in :func:`speciate_dataframe`.
+    on_invalid, volume, pH, temperature, density
         As in :func:`speciate_dataframe`.
     vary, target, phase, counter_ion, ph_mode, activity_model, constants, engine
         As in :func:`oxalate.threshold`.
@@ -381,4 +397,4 @@ def threshold_dataframe(
         "molar_unit": molar_unit,
         "density": density,
     }
-    return _table("threshold", frame, read, options, keep_input)
+    return _table("threshold", frame, read, options, keep_input, suffix)
