@@ -258,7 +258,19 @@ def test_no_nucleation_below_saturation() -> None:
     assert np.isnan(r.induction_time["COM"])
 
 
-def test_a_row_gives_the_same_result_alone_and_in_a_batch() -> None:
+@pytest.fixture(params=["compiled", "numpy"])
+def integrator(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The curve coupling's integrator: compiled per row (numba) or masked numpy."""
+    if request.param == "compiled":
+        pytest.importorskip("numba")
+    else:
+        import oxalate._engines as engines
+
+        monkeypatch.setattr(engines, "_curve_integrator", lambda engine: None)
+    return str(request.param)
+
+
+def test_a_row_gives_the_same_result_alone_and_in_a_batch(integrator: str) -> None:
     s = urines(6)
     times = Q([0, 60, 600], "s")
     kw: dict[str, Any] = {
@@ -271,6 +283,45 @@ def test_a_row_gives_the_same_result_alone_and_in_a_batch() -> None:
         alone = oxalate.crystallize(s[i : i + 1], times, **kw)
         np.testing.assert_array_equal(alone.amount["COM"][:, 0], whole.amount["COM"][:, i])
         np.testing.assert_array_equal(alone.pH[:, 0], whole.pH[:, i])
+
+
+def test_compiled_integrator_is_the_numpy_integrator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-row compiled RODAS4 (ode_kernel) takes the steps the masked numpy one takes:
+    same amounts, step counts and induction times, for growth and for dissolving seeds."""
+    pytest.importorskip("numba")
+    import oxalate._engines as engines
+
+    s = urines(40, seed=11)
+    times = Q([0, 30, 120, 600, 3600], "s")
+    cases: list[dict[str, Any]] = [
+        {"growth": Growth("3e-11 m/s"), "seeds": Seeds(mass="20 mg/kg", size="5 um"),
+         "detection": 2e-6},
+        {"growth": BulkRate("1e-7 mol/kg/s", 1.5)},
+        {"growth": Growth("3e-11 m/s", dissolution="3e-11 m/s"),
+         "seeds": Seeds(mass="20 mg/kg", size="2 um"), "ph_mode": "fixed"},
+    ]  # fmt: skip
+    dilute = oxalate.Solution.from_arrays(
+        {k: v * 0.05 for k, v in s.totals.items()}, pH=s.pH, temperature_kelvin=310.15
+    )
+    for i, kw in enumerate(cases):
+        sol = dilute if i == 2 else s
+        fast = oxalate.crystallize(sol, times, **kw)
+        with monkeypatch.context() as m:
+            m.setattr(engines, "_curve_integrator", lambda engine: None)
+            ref = oxalate.crystallize(sol, times, **kw)
+        assert fast.converged.all() and ref.converged.all()
+        np.testing.assert_allclose(fast.amount["COM"], ref.amount["COM"], rtol=1e-12, atol=0)
+        np.testing.assert_array_equal(fast.steps, ref.steps)
+        np.testing.assert_allclose(
+            fast.induction_time["COM"], ref.induction_time["COM"], rtol=1e-12
+        )
+
+
+def test_compile_builds_the_kinetics_kernel() -> None:
+    pytest.importorskip("numba")
+    assert "crystallize" in oxalate.kernels.KERNELS
+    built = oxalate.compile(kernels=("crystallize",))
+    assert list(built) == ["crystallize"]
 
 
 def test_higher_supersaturation_nucleates_sooner() -> None:

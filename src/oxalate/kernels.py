@@ -4,9 +4,11 @@ With the optional numba package (``pip install "oxalate[fast]"``) the first
 call of :func:`oxalate.speciate` in a new installation compiles the speciation
 kernel (about 6 s), and the first :func:`oxalate.precipitate`,
 :func:`oxalate.threshold` or :func:`oxalate.dilution_for` the reaction kernel
-(about 40 s).  The compiled code is cached on disk and later processes load it
-in well under a second.  :func:`compile` does that work ahead of time: at
-install time, in a container image, or once on each node of a cluster.
+(about 40 s), and the first :func:`oxalate.crystallize` also the kinetics
+kernel, its per-row integrator (about 3 s).  The compiled code is cached on
+disk and later processes load it in well under a second.  :func:`compile`
+does that work ahead of time: at install time, in a container image, or once
+on each node of a cluster.
 
 The cache folder is ``$OXALATE_CACHE_DIR`` when that is set, else
 ``$XDG_CACHE_HOME/oxalate`` or ``~/.cache/oxalate``.  It must belong to the
@@ -34,9 +36,10 @@ from .database import resolve_constants
 
 __all__ = ["KERNELS", "cache_folder", "compile"]
 
-#: The kernels :func:`compile` builds: the speciation kernel (``speciate``) and the
-#: reaction kernel of ``precipitate``, ``threshold`` and ``dilution_for``.
-KERNELS: tuple[str, ...] = ("speciate", "precipitate")
+#: The kernels :func:`compile` builds: the speciation kernel (``speciate``), the
+#: reaction kernel of ``precipitate``, ``threshold`` and ``dilution_for``, and the
+#: kinetics kernel of ``crystallize`` (the per-row integrator of its curve coupling).
+KERNELS: tuple[str, ...] = ("speciate", "precipitate", "crystallize")
 
 
 def cache_folder() -> Path:
@@ -61,8 +64,8 @@ def compile(kernels: Sequence[str] = KERNELS, *, constants: Any = "default") -> 
 
     Parameters
     ----------
-    kernels : sequence of {"speciate", "precipitate"}
-        Which kernels to build; both by default.
+    kernels : sequence of {"speciate", "precipitate", "crystallize"}
+        Which kernels to build; all by default.
     constants : str, ConstantSet or mapping
         The constant set whose species structure the kernels are built for (the
         shipped sets share one structure, so one build serves them all).

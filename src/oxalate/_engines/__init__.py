@@ -356,6 +356,9 @@ def build_compiled(model: SpeciesModel, kernel: str) -> None:
     if kernel == "speciate":
         compiled.speciate(model, problem)
         return
+    if kernel == "crystallize":
+        compiled.build_kinetics()
+        return
     tab = phase_table(model.constants, (model.constants.phases[0],))
     compiled.precipitate(
         model,
@@ -377,4 +380,27 @@ def crystallize(
     def run_precipitate(p: PrecipitationProblem) -> PrecipitationResult:
         return precipitate(model, p, engine)
 
-    return kinetics.solve(model, problem, run_speciate, run_precipitate)
+    return kinetics.solve(model, problem, run_speciate, run_precipitate, _curve_integrator(engine))
+
+
+def _curve_integrator(engine: str) -> kinetics.IntegrateCurve | None:
+    """The compiled per-row integrator of the curve coupling, or None: numpy's.
+
+    It does not depend on the species, so it runs wherever numba and the
+    kernel cache are available (``engine="numpy"`` asks for the numpy one).
+    """
+    check_engine(engine)
+    if engine == "numpy":
+        return None
+    try:
+        compiled = _compiled_module()
+    except ImportError:
+        if engine == "numba":
+            raise
+        return None
+    try:
+        compiled.available()
+    except KernelCacheError:
+        return None  # the speciation says so (a warning, or the error of engine="numba")
+    integrate: kinetics.IntegrateCurve = compiled.integrate_curve
+    return integrate

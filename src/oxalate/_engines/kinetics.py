@@ -40,14 +40,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
 from ..database import WATER_MOLAR_MASS
 from ..thermo import water_density_kelvin
-from . import crystal
+from . import crystal, ode_kernel
 from .crystal import AggregationKernel, SectionalGrid
 from .linalg import rowdot
 from .model import PhaseTable, SpeciesModel, speciation_log_iap
@@ -80,6 +80,8 @@ IndexArray: TypeAlias = npt.NDArray[np.intp]
 ObjectArray: TypeAlias = npt.NDArray[np.object_]
 Speciate: TypeAlias = Callable[[SpeciationProblem], SpeciationResult]
 Precipitate: TypeAlias = Callable[[PrecipitationProblem], PrecipitationResult]
+#: Runs :func:`.ode_kernel.curve_block` on all rows of its arguments (after ``lo, hi``).
+IntegrateCurve: TypeAlias = Callable[[tuple[Any, ...]], None]
 
 LN10 = math.log(10.0)
 
@@ -729,11 +731,15 @@ def solve(
     problem: CrystallizationProblem,
     speciate: Speciate,
     precipitate: Precipitate,
+    integrate_curve: IntegrateCurve | None = None,
 ) -> CrystallizationResult:
     """Crystallise every row of ``problem`` (see the module notes).
 
     ``speciate`` and ``precipitate`` run the library's engines (chosen by
     the caller); the equilibrium gives t = inf and the curve's interval.
+    ``integrate_curve`` is the compiled per-row integrator of the curve
+    coupling (:mod:`.ode_kernel`) for phases with one state (``BULK``,
+    ``SEEDED``); without it :func:`.ode.integrate` runs.
     """
     n = problem.size
     tab = problem.phases
@@ -805,8 +811,13 @@ def solve(
         direct_rows = np.setdiff1d(direct_rows, curve_rows)
         if curve_rows.size:
             system = _System(blocks, scale, volume0, _curve_u(curve), n_p, liquid)
-            _run(system, problem, curve_rows, y0, t_int, y_out, event_time,
-                 event_state, steps, converged, reason)  # fmt: skip
+            if integrate_curve is not None and blocks[0].kin.method in (BULK, SEEDED):
+                _run_compiled(integrate_curve, system, curve, problem, curve_rows, y0,
+                              t_int, y_out, event_time, event_state, steps, converged,
+                              reason)  # fmt: skip
+            else:
+                _run(system, problem, curve_rows, y0, t_int, y_out, event_time,
+                     event_state, steps, converged, reason)  # fmt: skip
     if direct_rows.size:
         xi_scale = scale[:, [b.start for b in blocks]]
         system = _System(
@@ -881,6 +892,65 @@ def _run(
     bad = ~res.ok
     converged[rows[bad]] = False
     reason[rows[bad]] = res.reason[bad]
+
+
+def _run_compiled(
+    integrate_curve: IntegrateCurve,
+    system: _System,
+    curve: _Curve,
+    problem: CrystallizationProblem,
+    rows: IndexArray,
+    y0: FloatArray,
+    t_int: FloatArray,
+    y_out: FloatArray,
+    event_time: FloatArray,
+    event_state: FloatArray,
+    steps: npt.NDArray[np.int64],
+    converged: BoolArray,
+    reason: ObjectArray,
+) -> None:
+    """:func:`_run` by the compiled per-row integrator: one phase with one state on its curve."""
+    if t_int.size == 0:
+        return
+    (block,) = system.blocks
+    kin = block.kin
+    tab = system.liquid.phases
+    m = rows.size
+
+    def c(a: Any) -> FloatArray:
+        return np.ascontiguousarray(a, dtype=np.float64)
+
+    sub_scale = c(system.scale[rows, 0])
+    k_max = int(curve.nodes[rows].max(initial=1))
+    y_c = np.empty((t_int.size, m))
+    ev_t = np.empty(m)
+    ev_y = np.empty(m)
+    n_steps = np.empty(m, dtype=np.int64)
+    n_rejected = np.empty(m, dtype=np.int64)
+    status = np.empty(m, dtype=np.int64)
+    method = ode_kernel.K_SEEDED if kin.method == SEEDED else ode_kernel.K_BULK
+    args = (
+        method, c(y0[rows, 0] / sub_scale), sub_scale, c(curve.lo[rows]), c(curve.hi[rows]),
+        c(curve.coef[rows, :k_max]), c(curve.dcoef[rows, :k_max]),
+        np.ascontiguousarray(curve.nodes[rows], dtype=np.int64), c(system.liquid.total0[rows]),
+        c(tab.nu[0]), float(tab.water[0]), c(system.liquid.oh0[rows]), 1.0 / WATER_MOLAR_MASS,
+        c(np.broadcast_to(kin.seed_moments, (system.scale.shape[0], 3))[rows]),
+        c(np.broadcast_to(kin.seed_largest, system.scale.shape[:1])[rows]),
+        kin.volume_factor / kin.molar_volume, float(kin.ions), c(kin.k[rows]),
+        c(kin.order[rows]), c(kin.k_back[rows]), c(kin.order_back[rows]),
+        c(problem.detection * system.volume0[rows] / kin.molar_volume), c(t_int),
+        float(problem.rtol), 1e-6 * problem.rtol, int(problem.max_steps),
+        y_c, ev_t, ev_y, n_steps, n_rejected, status,
+    )  # fmt: skip
+    integrate_curve(args)
+    where = np.flatnonzero(np.isfinite(problem.times))
+    y_out[where[:, None], rows[None, :], 0] = y_c * sub_scale[None]
+    event_time[rows, block.index] = ev_t
+    event_state[rows, block.index, 0] = ev_y * sub_scale
+    steps[rows] = n_steps
+    bad = status != ode_kernel.ST_OK
+    converged[rows[bad]] = False
+    reason[rows[bad]] = [ode_kernel.STATUS[int(s)] for s in status[bad]]
 
 
 def _assemble(
