@@ -197,3 +197,32 @@ def test_kernel_equals_numpy_with_a_charge_balance(kwargs: dict[str, str]) -> No
     zm = np.asarray(fast.molality)[ok] @ oxalate.constant_set().charge
     scale = 0.5 * np.asarray(fast.molality)[ok] @ np.abs(oxalate.constant_set().charge)
     assert np.max(np.abs(zm) / scale) < 1e-11
+
+
+def test_charge_balance_from_a_seed_ends_at_the_same_root() -> None:
+    """A charge-balanced speciation started from a nearby state's (crystallize's nodes and
+    output times) gives the cold start's answer to the Newton's tolerance, and a row whose
+    seed is unusable is solved from the usual start."""
+    from oxalate._engines import speciate as run
+    from oxalate._engines import species_model
+    from oxalate._engines.records import SpeciationProblem
+
+    model = species_model(oxalate.constant_set("default"), "davies")
+    sol = _urines(50)
+    totals = np.stack([np.ravel(sol.totals[c]) for c in model.system.solutes], axis=1)
+    n = totals.shape[0]
+
+    def problem(tot: np.ndarray) -> SpeciationProblem:
+        return SpeciationProblem(
+            totals=tot, temperature=np.full(n, 310.15), ph=np.full(n, 7.0),
+            charge_offset=np.zeros(n), solve_ph=True,
+        )  # fmt: skip
+
+    near = run(model, problem(totals), "numba")
+    moved = totals * np.linspace(0.7, 1.3, n)[:, None]  # a few per cent to 30 % away
+    cold = run(model, problem(moved), "numba")
+    near.converged[3] = False  # an unusable seed
+    warm = run(model, problem(moved), "numba", near)
+    assert warm.converged.all()
+    np.testing.assert_allclose(warm.pH, cold.pH, rtol=0, atol=1e-11)
+    np.testing.assert_allclose(warm.molality, cold.molality, rtol=1e-10, atol=1e-300)

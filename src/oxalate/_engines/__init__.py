@@ -201,12 +201,19 @@ def in_chunks(solve: Callable[[Any], _Record], problem: Any, size: int) -> _Reco
 
 
 def speciate(
-    model: SpeciesModel, problem: SpeciationProblem, engine: str = "auto"
+    model: SpeciesModel,
+    problem: SpeciationProblem,
+    engine: str = "auto",
+    seed: SpeciationResult | None = None,
 ) -> SpeciationResult:
     """Speciate a batch; rows the compiled kernel leaves are retried by numpy.
 
     A pH solved from the charge balance must lie in 0-14: a row whose root
-    lies outside is not converged (its reason says so).
+    lies outside is not converged (its reason says so).  ``seed``, a
+    speciation of a nearby state of each row, starts the compiled kernel's
+    charge balance there (:func:`.compiled.speciate_balanced`); rows it
+    leaves are solved again from the usual start.  The numpy engine and
+    the fixed-pH kernel do not use it.
     """
     if use_compiled(engine, model, True, _SPECIATION_CASE):
         compiled = _compiled_module()
@@ -220,11 +227,15 @@ def speciate(
                 compiled.speciate(model, problem.take(rows), out=result.take(rows))
             result = replace(result, engine="numba")
         else:
-            result = in_chunks(
-                lambda p: compiled.speciate_balanced(model, p),
-                problem,
-                problem.chunk_size or COMPILED_CHUNK,
-            )
+            size = problem.chunk_size or COMPILED_CHUNK
+            if seed is None:
+                result = in_chunks(lambda p: compiled.speciate_balanced(model, p), problem, size)
+            else:
+                result = _seeded_chunks(compiled, model, problem, seed, size)
+                cold = np.flatnonzero(problem.valid & ~result.converged)
+                if cold.size:
+                    result.put(cold, in_chunks(lambda p: compiled.speciate_balanced(model, p),
+                                               problem.take(cold), size))  # fmt: skip
         redo = np.flatnonzero(problem.valid & ~result.converged)
         if redo.size:
             result.put(redo, numpy_speciation.solve(model, problem.take(redo)))
@@ -236,6 +247,24 @@ def speciate(
         if outside.any():
             _unconverged(result, outside, Reason.PH_RANGE)
     return result
+
+
+def _seeded_chunks(
+    compiled: Any, model: SpeciesModel, problem: SpeciationProblem, seed: SpeciationResult,
+    size: int,
+) -> SpeciationResult:  # fmt: skip
+    """:func:`.compiled.speciate_balanced` from ``seed`` on blocks of ``size`` rows."""
+    n = problem.size
+    if n <= size:
+        out: SpeciationResult = compiled.speciate_balanced(model, problem, seed)
+        return out
+    parts = [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
+    first = compiled.speciate_balanced(model, problem.take(parts[0]), seed.take(parts[0]))
+    out = first.grown(n)
+    out.put(parts[0], first)
+    for rows in parts[1:]:
+        out.put(rows, compiled.speciate_balanced(model, problem.take(rows), seed.take(rows)))
+    return out
 
 
 def _unconverged(result: SpeciationResult, rows: Any, reason: str) -> None:
@@ -374,8 +403,10 @@ def crystallize(
 ) -> kinetics.CrystallizationResult:
     """Crystallise a batch over time (:mod:`.kinetics`), speciating with ``engine``."""
 
-    def run_speciate(p: SpeciationProblem) -> SpeciationResult:
-        return speciate(model, p, engine)
+    def run_speciate(
+        p: SpeciationProblem, seed: SpeciationResult | None = None
+    ) -> SpeciationResult:
+        return speciate(model, p, engine, seed)
 
     def run_precipitate(p: PrecipitationProblem) -> PrecipitationResult:
         return precipitate(model, p, engine)

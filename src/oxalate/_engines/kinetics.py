@@ -23,8 +23,8 @@ Two couplings of the rates to the liquid:
     reads it at the cost of a polynomial.  What is interpolated is
     g(ξ) = u(ξ) - Σ_c ν_c ln T̃_c(ξ): the factor of the totals left, known
     exactly, is taken out, and what remains (free fractions, activity
-    coefficients) is smooth.  Rows start with 5 nodes and double (9, 17,
-    33) until the last coefficients fall below the tolerance.  Output times
+    coefficients) is smooth.  Rows start with 7 nodes and double (13, 25,
+    49) until the last coefficients fall below the tolerance.  Output times
     are speciated again exactly.
 ``direct``
     The liquid is speciated at every evaluation of the rates, and du/dξ
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -78,7 +78,10 @@ FloatArray: TypeAlias = npt.NDArray[np.float64]
 BoolArray: TypeAlias = npt.NDArray[np.bool_]
 IndexArray: TypeAlias = npt.NDArray[np.intp]
 ObjectArray: TypeAlias = npt.NDArray[np.object_]
-Speciate: TypeAlias = Callable[[SpeciationProblem], SpeciationResult]
+
+#: The library's speciation; the second argument: a speciation of nearby states of the same
+#: rows to start from, or None (:func:`oxalate._engines.speciate`).
+Speciate: TypeAlias = Callable[[SpeciationProblem, SpeciationResult | None], SpeciationResult]
 Precipitate: TypeAlias = Callable[[PrecipitationProblem], PrecipitationResult]
 #: Runs :func:`.ode_kernel.curve_block` on all rows of its arguments (after ``lo, hi``).
 IntegrateCurve: TypeAlias = Callable[[tuple[Any, ...]], None]
@@ -96,8 +99,8 @@ NO_NUCLEATION = 0
 CNT = 1
 POWER = 2
 
-_FIRST_NODES = 5
-_MAX_NODES = 33
+_FIRST_NODES = 7
+_MAX_NODES = 49
 _W_PASSES = 4
 
 
@@ -222,34 +225,64 @@ class _Liquid:
         return np.asarray(1.0 / WATER_MOLAR_MASS + self.oh0[rows] - rowdot(xi, self.phases.water))
 
     def exact(
-        self, xi: FloatArray, rows: IndexArray, w_tol: float = 1e-15
+        self,
+        xi: FloatArray,
+        rows: IndexArray,
+        w_tol: float = 1e-15,
+        seed: SpeciationResult | None = None,
     ) -> tuple[SpeciationResult, FloatArray, FloatArray, FloatArray]:
-        """Speciation, W, totals and u = ln Ω (m, P) of the liquid at ξ, water solved."""
+        """Speciation, W, totals and u = ln Ω (m, P) of the liquid at ξ, water solved.
+
+        W depends on the water held as OH⁻ in the liquid, so it is found by
+        passes: each row speciated at its W, W updated from that speciation,
+        until it changes by at most ``w_tol``; a row's passes depend on that
+        row alone.  With ``seed``, the speciation of a nearby state of the
+        same rows, the first W is taken with the seed's OH⁻ water and the first
+        charge balance starts there; each later pass starts from the one
+        before.
+        """
         remaining = self.total0[rows] - rowdot(xi, self.phases.nu)
         wt = self.water_share(xi, rows)
-        water = wt / (1.0 / WATER_MOLAR_MASS + self.oh0[rows])
-        sp = None
+        held = self.oh0[rows]
+        if seed is not None:
+            seed_held = rowdot(np.nan_to_num(seed.molality), self.model.nu_w)
+            held = np.where(seed.converged, seed_held, held)
+        water = wt / (1.0 / WATER_MOLAR_MASS + held)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            totals = remaining / water[:, None]
+        sp: SpeciationResult | None = None
         ph = self.ph0[rows]
+        todo = np.arange(rows.size)
         for _ in range(_W_PASSES):
+            w = water[todo]
             with np.errstate(invalid="ignore", divide="ignore"):
-                totals = remaining / water[:, None]
-            bad = ~np.all(np.isfinite(totals) & (totals >= 0), axis=1)
-            totals = np.where(bad[:, None], np.nan, totals)
-            sp = self.speciate(
+                tot = remaining[todo] / w[:, None]
+            bad = ~np.all(np.isfinite(tot) & (tot >= 0), axis=1)
+            tot = np.where(bad[:, None], np.nan, tot)
+            totals[todo] = tot
+            part = self.speciate(
                 SpeciationProblem(
-                    totals=totals,
-                    temperature=self.temperature[rows],
-                    ph=np.where(np.isfinite(ph), ph, 7.0) if self.closed else ph,
-                    charge_offset=self.q0[rows] / water if self.closed else np.zeros(rows.size),
+                    totals=tot,
+                    temperature=self.temperature[rows[todo]],
+                    ph=np.where(np.isfinite(ph[todo]), ph[todo], 7.0) if self.closed else ph[todo],
+                    charge_offset=self.q0[rows[todo]] / w if self.closed else np.zeros(todo.size),
                     solve_ph=self.closed,
-                )
+                ),
+                None if seed is None else seed.take(todo),
             )
-            new = wt / (1.0 / WATER_MOLAR_MASS + rowdot(sp.molality, self.model.nu_w))
-            change = np.nanmax(np.abs(new / water - 1.0), initial=0.0)
-            water = np.where(np.isfinite(new), new, water)
+            if sp is None:
+                sp = part
+            else:
+                sp.put(todo, part)
+            seed = sp
+            new = wt[todo] / (1.0 / WATER_MOLAR_MASS + rowdot(part.molality, self.model.nu_w))
+            with np.errstate(invalid="ignore"):
+                again = np.abs(new / w - 1.0) > w_tol
+            water[todo] = np.where(np.isfinite(new), new, w)
             if self.closed:
-                ph = np.where(np.isfinite(sp.pH), sp.pH, ph)
-            if not change > w_tol:
+                ph[todo] = np.where(np.isfinite(part.pH), part.pH, ph[todo])
+            todo = todo[again]
+            if not todo.size:
                 break
         assert sp is not None
         u = LN10 * (speciation_log_iap(self.model, self.phases, sp) - self.log_k[rows])
@@ -270,7 +303,8 @@ def _initial_liquid(
             ph=problem.ph if problem.ph is not None else np.full(n, 7.0),
             charge_offset=np.zeros(n),
             solve_ph=not given,
-        )
+        ),
+        None,
     )
     ok = sp0.converged
     m0 = np.nan_to_num(sp0.molality)
@@ -293,6 +327,47 @@ def _initial_liquid(
         initial=sp0,
         valid=np.asarray(ok),
     )
+
+
+#: ``seed_of(ξ, rows)``: a speciation near the liquid's at ξ (m,) for the rows ``rows``.
+SeedOf: TypeAlias = Callable[[FloatArray, IndexArray], SpeciationResult]
+
+
+def _seed_between(liquid: _Liquid, eq: PrecipitationResult) -> SeedOf:
+    """Starts for the charge balance of one phase: the initial and the equilibrium liquid
+    mixed in the proportion θ = ξ/ξ_eq (free molalities, ionic strength, a_w, pH).
+
+    Only where the Newton starts depends on it (it ends at the same root, to its
+    tolerance); it is a few iterations closer than either end.  Rows without a
+    converged equilibrium start from the initial liquid.
+    """
+    a = liquid.initial
+    b = eq.speciation
+    xi_eq = eq.amount[:, 0]
+    both = a.converged & eq.converged & b.converged & (xi_eq != 0)
+    # what the charge balance starts from: free molalities, I, a_w, pH; b - a where both are
+    ends = [
+        (np.asarray(x), np.where(both.reshape(-1, *([1] * (x.ndim - 1))), y - x, 0.0))
+        for x, y in ((a.molality, b.molality), (a.ionic_strength, b.ionic_strength),
+                     (a.water_activity, b.water_activity), (a.pH, b.pH))
+    ]  # fmt: skip
+
+    def seed_of(xi: FloatArray, rows: IndexArray) -> SpeciationResult:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            theta = np.clip(xi / xi_eq[rows], 0.0, 1.0)
+        theta = np.where(both[rows] & np.isfinite(theta), theta, 0.0)
+        mixed = []
+        for x, d in ends:
+            th = theta.reshape(-1, *([1] * (x.ndim - 1)))
+            mixed.append(x[rows] + th * d[rows])
+        return replace(
+            a, molality=mixed[0], log_gamma=a.log_gamma[rows], ionic_strength=mixed[1],
+            water_activity=mixed[2], pH=mixed[3], totals=a.totals[rows],
+            converged=a.converged[rows], residual=a.residual[rows],
+            iterations=a.iterations[rows], reason=a.reason[rows],
+        )  # fmt: skip
+
+    return seed_of
 
 
 # --- the driving-force curve (one phase) --------------------------------------------------------
@@ -374,9 +449,12 @@ class _Curve:
 
 def _build_curve(
     liquid: _Liquid, rows: IndexArray, lo: FloatArray, hi: FloatArray, u_lo: FloatArray,
-    u_hi: FloatArray, tol: float,
+    u_hi: FloatArray, tol: float, seed_of: SeedOf,
 ) -> _Curve:  # fmt: skip
-    """Nodes in ξ at 5, 9, 17, 33 Chebyshev-Lobatto points until the tail is below ``tol``."""
+    """Nodes in ξ at 7, 13, 25, 49 Chebyshev-Lobatto points until the tail is below ``tol``.
+
+    ``seed_of(ξ, rows)`` gives the speciation each node's charge balance starts from.
+    """
     n = liquid.total0.shape[0]
     coef = np.zeros((n, _MAX_NODES))
     dcoef = np.zeros((n, _MAX_NODES))
@@ -400,7 +478,7 @@ def _build_curve(
         xi_half = 0.5 * (hi[todo] - lo[todo])
         xs = xi_mid[:, None] + xi_half[:, None] * z[None, inner]  # (m, n_inner)
         rr = np.repeat(todo, inner.size)
-        _, _, _, u = liquid.exact(xs.reshape(-1, 1), rr, w_tol=1e-3 * tol)
+        _, _, _, u = liquid.exact(xs.reshape(-1, 1), rr, 1e-3 * tol, seed_of(xs.ravel(), rr))
         known, _ = curve.known(xs.ravel(), rr)
         g[:, inner] = (u[:, 0] - known).reshape(m, inner.size)
         if prev_k == 0:
@@ -772,6 +850,7 @@ def solve(
     blocks = _blocks(problem)
     n_states = sum(b.n for b in blocks)
     all_rows = np.arange(n)
+    seed_of = _seed_between(liquid, eq) if n_p == 1 else None
     scale = _scales(blocks, liquid, all_rows)
     water_density = water_density_kelvin(problem.temperature) * 1e3  # kg/m3
     volume0 = 1.0 / water_density  # m3 of solution per kg of water (dilute)
@@ -805,7 +884,8 @@ def solve(
         u_lo = np.where(xi_eq >= 0, u0[:, 0], 0.0)
         u_hi = np.where(xi_eq >= 0, 0.0, u0[:, 0])
         tol = max(1e-3 * problem.rtol, 1e-12)
-        curve = _build_curve(liquid, rows, lo, hi, u_lo, u_hi, tol)
+        assert seed_of is not None
+        curve = _build_curve(liquid, rows, lo, hi, u_lo, u_hi, tol, seed_of)
         nodes[:] = curve.nodes
         curve_rows = rows[curve.ok[rows]]
         direct_rows = np.setdiff1d(direct_rows, curve_rows)
@@ -828,7 +908,7 @@ def solve(
 
     return _assemble(
         model, problem, liquid, blocks, eq, y_out, event_time, event_state, steps, nodes,
-        converged, reason, volume0,
+        converged, reason, volume0, seed_of,
     )  # fmt: skip
 
 
@@ -967,6 +1047,7 @@ def _assemble(
     converged: BoolArray,
     reason: ObjectArray,
     volume0: FloatArray,
+    seed_of: SeedOf | None,
 ) -> CrystallizationResult:
     """Speciate the liquid exactly at every output time; moments and sizes from the states."""
     n = problem.size
@@ -1008,7 +1089,13 @@ def _assemble(
             continue
         y = y_out[k]
         xi, _ = system.amounts(y, all_rows)
-        sp, w, tot, u = liquid.exact(xi, all_rows)
+        # the charge balance starts near the answer: see _seed_between (one phase), else
+        # the time before
+        if seed_of is not None:
+            seed = seed_of(xi[:, 0], all_rows)
+        else:
+            seed = speciation[-1] if k else liquid.initial
+        sp, w, tot, u = liquid.exact(xi, all_rows, seed=seed)
         lost_liquid |= converged & ~sp.converged
         amount[k] = xi
         water[k] = w

@@ -89,12 +89,13 @@ def curve_amount(
 
 
 def curve_rhs(
-    ys: float, row: int, method: int, scale: Any, xlo: Any, xhi: Any, coef: Any, dcoef: Any,
+    ys: float, row: int, jac_too: bool, method: int, scale: Any, xlo: Any, xhi: Any, coef: Any,
+    dcoef: Any,
     nodes: Any, total0: Any, nu: Any, water: float, oh0: Any, inv_mw: float, seed_m: Any,
     seed_largest: Any, cvol: float, ions: float, k: Any, order: Any, k_back: Any,
     order_back: Any,
 ) -> tuple[float, float]:  # fmt: skip
-    """Scaled f and ∂f/∂y of one row at its scaled state ``ys``."""
+    """Scaled f and ∂f/∂y of one row at its scaled state ``ys`` (∂f/∂y 0 unless ``jac_too``)."""
     sc = scale[row]
     xi, dxi = curve_amount(ys, row, method, scale, seed_m, seed_largest, cvol)
     # g(ξ) from the Chebyshev coefficients (Clenshaw), and its derivative
@@ -104,26 +105,30 @@ def curve_rhs(
     z = (xi - 0.5 * (b + a)) / half
     g1 = 0.0
     g2 = 0.0
-    d1 = 0.0
-    d2 = 0.0
     for j in range(nodes[row] - 1, 0, -1):
         g1, g2 = 2.0 * z * g1 - g2 + coef[row, j], g1
-        d1, d2 = 2.0 * z * d1 - d2 + dcoef[row, j], d1
     g = z * g1 - g2 + coef[row, 0]
-    dg = (z * d1 - d2 + dcoef[row, 0]) / half
     # the exact factor of the totals left: Σ ν_c ln T̃_c(ξ)
     w0 = inv_mw + oh0[row]
     wt = w0 - xi * water
     lw = math.log(wt / w0)
     value = 0.0
-    slope = 0.0
     for c in range(nu.shape[0]):
         if nu[c] != 0.0:
-            rem = total0[row, c] - xi * nu[c]
-            value += nu[c] * (math.log(rem) - lw)
-            slope += nu[c] * (-nu[c] / rem + water / wt)
+            value += nu[c] * (math.log(total0[row, c] - xi * nu[c]) - lw)
     u = g + value
-    du = dg + slope
+    du = 0.0
+    if jac_too:
+        d1 = 0.0
+        d2 = 0.0
+        for j in range(nodes[row] - 1, 0, -1):
+            d1, d2 = 2.0 * z * d1 - d2 + dcoef[row, j], d1
+        dg = (z * d1 - d2 + dcoef[row, 0]) / half
+        slope = 0.0
+        for c in range(nu.shape[0]):
+            if nu[c] != 0.0:
+                slope += nu[c] * (-nu[c] / (total0[row, c] - xi * nu[c]) + water / wt)
+        du = dg + slope
     # the rate law (:func:`.crystal.power_rate`)
     e = math.exp(u / ions)
     sigma = e - 1.0
@@ -131,19 +136,22 @@ def curve_rhs(
     dr = 0.0
     if sigma > 0.0:
         r = k[row] * sigma ** order[row]
-        dr = k[row] * order[row] * sigma ** (order[row] - 1.0)
+        if jac_too:
+            dr = k[row] * order[row] * sigma ** (order[row] - 1.0)
     elif sigma < 0.0 and k_back[row] > 0.0:
         s = -sigma
         r = -(k_back[row] * s ** order_back[row])
-        dr = k_back[row] * order_back[row] * s ** (order_back[row] - 1.0)
+        if jac_too:
+            dr = k_back[row] * order_back[row] * s ** (order_back[row] - 1.0)
+    if method == K_SEEDED and ys * sc <= -seed_largest[row] and r < 0.0:  # seeds all gone
+        r = 0.0
+    if not jac_too:
+        return r / sc, 0.0
     if not math.isfinite(dr):
         dr = 0.0
     dr = dr * (e / ions)
-    if method == K_SEEDED and ys * sc <= -seed_largest[row]:  # every seed dissolved
-        if r < 0.0:
-            r = 0.0
-        if r <= 0.0:
-            dr = 0.0
+    if method == K_SEEDED and ys * sc <= -seed_largest[row] and r <= 0.0:
+        dr = 0.0
     jac = dr * (du * dxi)
     return r / sc, jac * sc / sc
 
@@ -194,7 +202,7 @@ def curve_block(
         if first >= n_out:
             continue
         t = 0.0
-        f, jac = curve_rhs(y, row, method, scale, xlo, xhi, coef, dcoef, nodes, total0, nu,
+        f, jac = curve_rhs(y, row, True, method, scale, xlo, xhi, coef, dcoef, nodes, total0, nu,
                            water, oh0, inv_mw, seed_m, seed_largest, cvol, ions, k, order,
                            k_back, order_back)  # fmt: skip
         if not (math.isfinite(f) and math.isfinite(jac)):
@@ -225,7 +233,7 @@ def curve_block(
                     for j in range(i):
                         acc += RODAS_A[i, j] * u[j]
                     y_stage = y + acc
-                    fi, _ = curve_rhs(y_stage, row, method, scale, xlo, xhi, coef, dcoef,
+                    fi, _ = curve_rhs(y_stage, row, False, method, scale, xlo, xhi, coef, dcoef,
                                       nodes, total0, nu, water, oh0, inv_mw, seed_m,
                                       seed_largest, cvol, ions, k, order, k_back,
                                       order_back)  # fmt: skip
@@ -247,7 +255,7 @@ def curve_block(
             f2 = f
             j2 = jac
             if accept:
-                f2, j2 = curve_rhs(y_new, row, method, scale, xlo, xhi, coef, dcoef, nodes,
+                f2, j2 = curve_rhs(y_new, row, True, method, scale, xlo, xhi, coef, dcoef, nodes,
                                    total0, nu, water, oh0, inv_mw, seed_m, seed_largest, cvol,
                                    ions, k, order, k_back, order_back)  # fmt: skip
                 if not (math.isfinite(f2) and math.isfinite(j2)):
