@@ -16,7 +16,7 @@ import pytest
 
 import oxalate
 from oxalate import nephron
-from oxalate.kinetics import BulkRate, Growth, Nucleation
+from oxalate.kinetics import Aggregation, BulkRate, Growth, Nucleation, default_solid
 from oxalate.nephron import Nephron, Segment
 
 Q = oxalate.Quantity
@@ -187,3 +187,129 @@ def test_bad_input_names_the_argument() -> None:
         nephron.transit(sol, growth=BulkRate("1e-7 mol/kg/s"))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="quartz"):
         nephron.transit(sol, phase="quartz")
+
+
+# --- the crystal population (aggregation=): depletion, aggregation, retention -------------------
+
+NUCLEATION = Nucleation("44 mJ/m^2", "1e20 1/m^3/s")  # illustrative (KINETICS.md §2.2)
+
+
+def test_population_without_crystals_is_the_crystal_free_model() -> None:
+    # With no nucleus the dissolved amounts follow the prescribed fractions
+    # exactly (D = f n0, reabsorption and secretion), so Ω of the population's
+    # liquid equals the crystal-free Ω of direct speciate calls at every node.
+    # The second segment secretes oxalate (fraction 0.8 -> 1.5).
+    segs = (
+        Segment("reabsorbing", 10.0, 2e-5, 0.4, 0.4, 0.8, 0.4, 7.0),
+        Segment("secreting", 20.0, 2e-5, 0.2, 0.3, 1.5, 0.2, 6.5),
+    )
+    tr = nephron.transit(
+        filtrates([2e-6, 3e-6]), Nephron(segs), nucleation=NUCLEATION,
+        aggregation=Aggregation(rate="1e-16 m^3/s"), rtol=1e-8,
+    )  # fmt: skip
+    assert tr.converged is not None and tr.converged.all()
+    assert (tr.nuclei < 1e-30).all()  # no nucleus expected anywhere
+    np.testing.assert_allclose(tr.depleted_supersaturation, tr.node_supersaturation, rtol=1e-6)
+    assert (tr.precipitated.m_as("mol/kg") == 0).all()
+    assert (tr.particles == 0).all()
+    assert (tr.largest_aggregate.m_as("m") == 0).all()
+
+
+@pytest.fixture(scope="module")
+def hyperoxaluric() -> dict[str, nephron.Transit]:
+    """30 µM plasma oxalate through the default nephron, with and without aggregation."""
+    sol = filtrates([3e-5])
+    return {
+        name: nephron.transit(
+            sol, nucleation=NUCLEATION, aggregation=Aggregation(rate="1e-16 m^3/s", efficiency=e)
+        )
+        for name, e in (("aggregating", 1.0), ("not aggregating", 0.0))
+    }
+
+
+def test_population_keeps_the_solid_volume(hyperoxaluric: dict[str, nephron.Transit]) -> None:
+    # The sectional grid keeps volume through growth, nucleation and every
+    # collision: the particles' volume, Σ N_i k_v L_i³, equals ξ V_m.
+    solid = default_solid("COM")
+    vm = solid.molar_volume(0.14611228)
+    for tr in hyperoxaluric.values():
+        assert tr.distribution is not None and tr.sizes is not None
+        volume = (tr.distribution * solid.volume_factor * tr.sizes.m_as("m") ** 3).sum(-1)
+        np.testing.assert_allclose(volume, tr.precipitated.m_as("mol/kg") * vm, rtol=1e-6)
+        assert tr.particles == pytest.approx(tr.distribution.sum(-1), rel=1e-12)
+
+
+def test_aggregation_makes_fewer_and_larger_particles(
+    hyperoxaluric: dict[str, nephron.Transit],
+) -> None:
+    # KINETICS.md V8: the same nucleation and growth, with and without
+    # collisions.  Aggregation alone can explain the difference: fewer
+    # particles holding more solid each.  (The largest occupied class is no
+    # measure of it here: first-order growth between fixed pivots spreads a
+    # thin tail upward, to the same class in both runs.)
+    agg, alone = hyperoxaluric["aggregating"], hyperoxaluric["not aggregating"]
+    assert agg.converged is not None and agg.converged.all()
+    assert agg.particles[0, -1] > 1e9  # a real nucleation burst
+    assert agg.particles[0, -1] < 0.9 * alone.particles[0, -1]
+    per_particle = {
+        k: tr.precipitated.m_as("mol/kg")[0, -1] / tr.particles[0, -1]
+        for k, tr in hyperoxaluric.items()
+    }
+    assert per_particle["aggregating"] > 1.1 * per_particle["not aggregating"]
+    assert agg.largest_aggregate[0, -1] >= alone.largest_aggregate[0, -1]
+    # precipitation depletes the liquid: Ω of the population never exceeds
+    # the crystal-free Ω, and it starts to fall behind after nucleation
+    assert agg.depleted_supersaturation is not None
+    assert (agg.depleted_supersaturation <= agg.node_supersaturation * (1 + 1e-6)).all()
+    assert agg.depleted_supersaturation[0, -1] < agg.node_supersaturation[0, -1]
+
+
+def test_largest_aggregate_respects_the_mass_balance(
+    hyperoxaluric: dict[str, nephron.Transit],
+) -> None:
+    # Hand calculation: a class holding `count` particles per kg of filtered
+    # water, each of k_v L³, cannot hold more solid than precipitated:
+    # L ≤ (ξ V_m / (k_v count))^(1/3).  For 200 µm the parcel needs
+    # π/6 (200 µm)³ / V_m = 6.4e-8 mol of COM per kg of filtered water.
+    solid = default_solid("COM")
+    vm = solid.molar_volume(0.14611228)
+    for tr in hyperoxaluric.values():
+        bound = (tr.precipitated.m_as("mol/kg") * vm / solid.volume_factor) ** (1 / 3)
+        assert (tr.largest_aggregate.m_as("m") <= bound * (1 + 1e-9)).all()
+        need = np.pi / 6 * (200e-6) ** 3 / vm
+        assert need == pytest.approx(6.4e-8, rel=0.02)
+        # Finlayson & Reid's answer for these constants: a kg of filtered
+        # water precipitates over two orders of magnitude less (about 2e-10
+        # mol) than one retained particle needs, so even complete
+        # aggregation into one particle per kg would be washed out.
+        assert tr.precipitated.m_as("mol/kg")[0, -1] < 1e-2 * need
+        assert tr.aggregate_retained is not None and not tr.aggregate_retained.any()
+        assert not tr.aggregate_retained_at_bellini
+
+
+def test_population_batch_equals_rows(hyperoxaluric: dict[str, nephron.Transit]) -> None:
+    agg = Aggregation(rate="1e-16 m^3/s")
+    batch = nephron.transit(filtrates([2e-6, 3e-5]), nucleation=NUCLEATION, aggregation=agg)
+    rows = [
+        nephron.transit(filtrates([2e-6]), nucleation=NUCLEATION, aggregation=agg),
+        hyperoxaluric["aggregating"],
+    ]
+    for i, row in enumerate(rows):
+        assert batch.distribution is not None and row.distribution is not None
+        np.testing.assert_allclose(batch.distribution[i], row.distribution[0], rtol=1e-12)
+        np.testing.assert_allclose(
+            batch.precipitated.m_as("mol/kg")[i], row.precipitated.m_as("mol/kg")[0], rtol=1e-12
+        )
+
+
+def test_population_bad_input_names_the_argument() -> None:
+    sol = filtrates([2e-6])
+    agg = Aggregation(rate="1e-16 m^3/s")
+    with pytest.raises(ValueError, match="nucleation"):
+        nephron.transit(sol, aggregation=agg)
+    with pytest.raises(TypeError, match="aggregation"):
+        nephron.transit(sol, nucleation=NUCLEATION, aggregation="constant")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="grid"):
+        nephron.transit(sol, nucleation=NUCLEATION, aggregation=agg, grid=(1e-9, 1e-3))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rtol"):
+        nephron.transit(sol, nucleation=NUCLEATION, aggregation=agg, rtol=0.5)

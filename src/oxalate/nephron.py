@@ -32,9 +32,36 @@ The model (the Finlayson–Reid frame)
   diameter then follows dL/dt = G(Ω(t)) (trapezoid rule on the nodes;
   exact where G is constant), never below zero.
 
-Aggregation is not part of this model: the largest aggregate needs the
-crystal population and the sectional grid of :func:`oxalate.crystallize`
-under a changing water volume, which it does not yet have.
+The crystal population (with ``aggregation=``)
+-----------------------------------------------
+The bound above ignores two things that decide retention: the crystals
+take ions out of the liquid, and they stick together.  Given
+``aggregation`` (and ``nucleation``), :func:`transit` also carries the
+whole crystal population of the parcel through the segments: nucleation,
+growth and aggregation on the sectional grid of :func:`oxalate.crystallize`
+(Hounslow et al. 1988's geometric volume grid, number and volume kept by
+the shares of each collision), with the liquid computed at every step by
+the library's speciation from what is still dissolved.
+
+* The state per kg of filtered water is the amount precipitated, the
+  particles in each size class and the dissolved calcium and oxalate.
+* The epithelium handles only what is dissolved: a segment that reabsorbs
+  calcium takes the same fraction of the calcium still in solution per unit
+  time (d ln D/dt = d ln f/dt); secretion adds the filtered amount times
+  the rise of the fraction.  Crystals are neither reabsorbed nor secreted.
+  Without crystals this is exactly the crystal-free model above.
+* Hydrate water leaves the solvent with the solid, as in
+  :func:`oxalate.precipitate`.
+* The largest aggregate is the largest size class holding at least
+  ``nucleus_count`` particles per kg of filtered water (the sectional
+  method's :attr:`~oxalate.Crystallization.max_size`).  On the whole
+  kidney (about 180 kg of filtrate a day) one particle per kg is about 180
+  particles a day.
+
+A pure solid cannot aggregate into more than it precipitated: a particle
+of diameter d needs (π/6) d³ of solid, and the parcel holds
+``precipitated`` × V_m of it per kg of filtered water.  For 200 µm that is
+6.4e-8 mol of COM (V_m = 6.55e-5 m³/mol).  This bound is checked by the tests.
 
 References
 ----------
@@ -53,7 +80,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ._kinetics_inputs import phase_info
-from .kinetics import Growth, Nucleation, growth_rate, nucleation_rate
+from .kinetics import (
+    Aggregation,
+    Grid,
+    Growth,
+    Nucleation,
+    default_solid,
+    growth_rate,
+    nucleation_rate,
+)
 from .solution import Solution
 from .speciation import speciate
 from .units import Quantity
@@ -219,6 +254,36 @@ class Transit:
         largest_size ≥ the segment's lumen diameter.
     retained_at_bellini : numpy.ndarray of bool
         largest_size at the last outlet ≥ the nephron's retention size.
+
+    The attributes below are ``None`` unless ``aggregation`` was given: they
+    describe the crystal *population* (nucleation, growth and aggregation on
+    the sectional grid, with the liquid depleted by the solid formed).
+
+    depleted_supersaturation : numpy.ndarray
+        Ω of the liquid left by the population at every node. [-]
+    precipitated : pint.Quantity
+        Solid formed per kg of filtered water at each outlet. [mol/kg]
+    particles : numpy.ndarray
+        Particles (single crystals and aggregates) per kg of filtered water
+        at each outlet, μ₀. [1/kg]
+    largest_aggregate : pint.Quantity
+        Equivalent diameter of the largest size class holding at least
+        ``nucleus_count`` particles per kg of filtered water at each outlet
+        (as :attr:`oxalate.Crystallization.max_size` for the sectional
+        method; 0 if none). [m]
+    aggregate_retained : numpy.ndarray of bool
+        largest_aggregate ≥ the segment's lumen diameter.
+    aggregate_retained_at_bellini : numpy.ndarray of bool
+        largest_aggregate at the last outlet ≥ the nephron's retention size.
+    distribution : numpy.ndarray
+        Particles per kg of filtered water in each size class at each outlet,
+        shape (..., segments, classes). [1/kg]
+    sizes : pint.Quantity
+        The size classes' pivots. [m]
+    converged : numpy.ndarray of bool
+        Rows whose population was integrated (the others are NaN).
+    reason : numpy.ndarray of str
+        Why a row was not ("" when it was).
     """
 
     segments: tuple[str, ...]
@@ -233,6 +298,16 @@ class Transit:
     largest_size: Any
     retained: npt.NDArray[np.bool_]
     retained_at_bellini: npt.NDArray[np.bool_]
+    depleted_supersaturation: FloatArray | None = None
+    precipitated: Any = None
+    particles: FloatArray | None = None
+    largest_aggregate: Any = None
+    aggregate_retained: npt.NDArray[np.bool_] | None = None
+    aggregate_retained_at_bellini: npt.NDArray[np.bool_] | None = None
+    distribution: FloatArray | None = None
+    sizes: Any = None
+    converged: npt.NDArray[np.bool_] | None = None
+    reason: npt.NDArray[np.object_] | None = None
 
 
 def _residence_factor(residence: Any) -> float:
@@ -273,14 +348,21 @@ def transit(
     residence: Any = "mean",
     nodes_per_segment: int = 16,
     nucleus_count: Any = "1 1/kg",
+    aggregation: Aggregation | None = None,
+    grid: Grid | None = None,
+    rtol: float = 1e-4,
     activity_model: str = "davies",
     constants: Any = "default",
 ) -> Transit:
     """Send every filtrate of a batch through a nephron and follow Ω and crystal size.
 
-    See the module docstring for the model and its assumptions (no
-    depletion of supersaturation: the size is an upper bound for a single
-    crystal; no aggregation).
+    See the module docstring for the models and their assumptions.  Always
+    computed: the Ω profile without depletion and the upper bound on a
+    single crystal's size.  With ``aggregation`` (which needs
+    ``nucleation``): the crystal population, with depletion and aggregation
+    (the attributes of :class:`Transit` from ``depleted_supersaturation``
+    on).  For the same population without aggregation give
+    ``Aggregation(..., efficiency=0)``.
 
     Parameters
     ----------
@@ -301,8 +383,19 @@ def transit(
     nodes_per_segment : int
         Ω nodes per segment (≥ 2).
     nucleus_count : pint.Quantity or str
-        Nuclei per kg of filtered water that mark the start of nucleation.
-        [1/kg]
+        Nuclei per kg of filtered water that mark the start of nucleation,
+        and the particles per kg that make a size class count for the
+        largest aggregate. [1/kg]
+    aggregation : oxalate.kinetics.Aggregation, optional
+        The collision kernel and efficiency.  Default ``None``: no
+        population is computed.
+    grid : oxalate.kinetics.Grid, optional
+        The population's size classes; default ``Grid()`` (1 nm to 1 mm,
+        volume ratio 2: 61 classes).
+    rtol : float
+        Relative tolerance of the population's integration (1e-10 to
+        1e-2).  The default 1e-4 resolves the largest class (a factor 2 in
+        volume) and is several times faster than 1e-6.
     activity_model, constants
         As for :func:`oxalate.speciate`.
 
@@ -313,10 +406,12 @@ def transit(
     Raises
     ------
     ValueError
-        A bad ``phase``, ``residence``, ``nodes_per_segment`` or
-        ``nucleus_count``.
+        A bad ``phase``, ``residence``, ``nodes_per_segment``,
+        ``nucleus_count`` or ``rtol``; ``aggregation`` without
+        ``nucleation``.
     TypeError
-        ``filtrate`` not a Solution, ``growth`` not a Growth.
+        ``filtrate`` not a Solution, ``growth`` not a Growth, ``nucleation``,
+        ``aggregation`` or ``grid`` of the wrong type.
 
     Examples
     --------
@@ -334,6 +429,17 @@ def transit(
     array([128.,   5.])
     >>> bool(tr.largest_size.m_as("um").max() < 20)   # far below 200 µm: washed out
     True
+
+    The population of the hyperoxaluric filtrate, with depletion and
+    aggregation (illustrative constants, see :mod:`oxalate.kinetics`):
+
+    >>> from oxalate.kinetics import Aggregation, Nucleation
+    >>> tr = nephron.transit(plasma[1], nucleation=Nucleation("44 mJ/m^2", "1e20 1/m^3/s"),
+    ...                      aggregation=Aggregation(rate="1e-16 m^3/s"))
+    >>> float(tr.nucleation_time.m_as("s").round())  # in the collecting duct (from 50 s)
+    115.0
+    >>> tr.largest_aggregate[-1].to("um").round(2)  # still far below 200 µm
+    <Quantity(0.13, 'micrometer')>
     """
     if not isinstance(filtrate, Solution):
         raise TypeError(f"filtrate={filtrate!r} must be an oxalate.Solution")
@@ -345,6 +451,18 @@ def transit(
         raise TypeError(f"growth={growth!r} must be a Growth (a linear rate G [m/s])")
     if nucleation is not None and not isinstance(nucleation, Nucleation):
         raise TypeError(f"nucleation={nucleation!r} must be a Nucleation or None")
+    if aggregation is not None:
+        if not isinstance(aggregation, Aggregation):
+            raise TypeError(f"aggregation={aggregation!r} must be an oxalate.kinetics.Aggregation")
+        if nucleation is None:
+            raise ValueError(
+                "aggregation needs a crystal population: give nucleation= "
+                "(e.g. oxalate.kinetics.Nucleation('44 mJ/m^2', '1e20 1/m^3/s'))"
+            )
+    if grid is not None and not isinstance(grid, Grid):
+        raise TypeError(f"grid={grid!r} must be an oxalate.kinetics.Grid")
+    if not (isinstance(rtol, float | int) and 1e-10 <= rtol <= 1e-2):
+        raise ValueError(f"rtol={rtol!r} must be a number in [1e-10, 1e-2]")
     if not isinstance(nodes_per_segment, int | np.integer) or nodes_per_segment < 2:
         raise ValueError(f"nodes_per_segment={nodes_per_segment!r} must be an integer >= 2")
     phase, _, _ = phase_info(phase, constants)
@@ -427,6 +545,13 @@ def transit(
     diameters = np.array([s.lumen_diameter for s in segs])
     largest = size[..., ends]
     seg_max = np.stack([omega[..., i * n : (i + 1) * n].max(-1) for i in range(len(segs))], -1)
+    population: dict[str, Any] = {}
+    if aggregation is not None:
+        assert nucleation is not None
+        population = _population(
+            filtrate, nephron, factor, n, phase, growth, nucleation, aggregation, grid, rtol,
+            count, activity_model, constants,
+        )  # fmt: skip
     return Transit(
         segments=tuple(s.name for s in segs),
         time=Quantity(node_t[ends], "s"),
@@ -440,4 +565,89 @@ def transit(
         largest_size=Quantity(largest, "m"),
         retained=largest >= diameters,
         retained_at_bellini=largest[..., -1] >= nephron.retention_size,
+        **population,
     )
+
+
+def _population(
+    filtrate: Solution,
+    nephron: Nephron,
+    factor: float,
+    n: int,
+    phase: str,
+    growth: Growth,
+    nucleation: Nucleation,
+    aggregation: Aggregation,
+    grid: Grid | None,
+    rtol: float,
+    count: float,
+    activity_model: str,
+    constants: Any,
+) -> dict[str, Any]:
+    """The crystal population of every row through the segments (:mod:`._engines.transit`)."""
+    from . import _engines as engines
+    from ._engines import transit as engine
+    from .activity import check_model
+    from .crystallization import _kinetics_of_phase
+    from .database import resolve_constants
+
+    cs = resolve_constants(constants)
+    model = engines.species_model(cs, check_model(activity_model))
+    solutes = model.system.solutes
+    segs = nephron.segments
+    shape = filtrate.shape
+    temperature = np.ravel(np.broadcast_to(filtrate.temperature, shape)).astype(np.float64)
+    props = default_solid(phase)
+    spec = grid if grid is not None else Grid()
+    sgrid = engines.crystal.SectionalGrid.geometric(
+        spec.smallest, spec.largest, spec.ratio, props.volume_factor
+    )
+    kin = _kinetics_of_phase(phase, cs, growth, nucleation, None, aggregation, props,
+                             "sectional", temperature, shape, sgrid)  # fmt: skip
+    knots = np.concatenate([[0.0], np.cumsum([s.residence_time * factor for s in segs])])
+    water = np.array([1.0] + [s.water for s in segs])
+    ph = np.array([nephron.filtrate_pH] + [s.pH for s in segs])
+    key = {"Ca": "calcium", "Ox": "oxalate"}
+    solute = np.array(
+        [[1.0] * len(solutes)] + [[getattr(s, key.get(c, "salts")) for c in solutes] for s in segs]
+    )
+    # outputs: t = 0, then the nodes of each segment after its inlet (its outlet exact)
+    u = np.linspace(0.0, 1.0, n)[1:]
+    times = np.concatenate(
+        [[0.0]] + [np.append(knots[i] + u[:-1] * (knots[i + 1] - knots[i]), knots[i + 1])
+                   for i in range(len(segs))]
+    )  # fmt: skip
+    totals = np.stack([np.ravel(np.broadcast_to(filtrate.totals[c], shape)) for c in solutes], 1)
+    problem = engine.TransitProblem(
+        totals=totals.astype(np.float64), temperature=temperature, knots=knots, water=water,
+        solute=solute, ph=ph, phases=engines.phase_table(cs, (phase,)), kinetics=kin,
+        grid=sgrid, times=times, rtol=float(rtol), count=count,
+        liquid_volume=1e-3 / _WATER_DENSITY,
+    )  # fmt: skip
+
+    def run_speciate(p: engines.SpeciationProblem) -> engines.SpeciationResult:
+        return engines.speciate(model, p, "auto")
+
+    res = engine.solve(model, problem, run_speciate)
+    # node (segment i, position j) is output i (n - 1) + j; the outlets are i (n - 1) + n - 1
+    nodes = np.arange(len(segs))[:, None] * (n - 1) + np.arange(n)[None, :]
+    outlets = nodes[:, -1]
+
+    def per_row(x: Any, index: Any) -> Any:
+        a = np.moveaxis(np.asarray(x)[index], 0, 1)  # (N, k, ...)
+        return a.reshape((*shape, *a.shape[1:]))
+
+    big = per_row(res.max_size, outlets)
+    diameters = np.array([s.lumen_diameter for s in segs])
+    return {
+        "depleted_supersaturation": per_row(10.0**res.log_omega, nodes.ravel()),
+        "precipitated": Quantity(per_row(res.amount, outlets), "mol/kg"),
+        "particles": per_row(res.moments[..., 0], outlets),
+        "largest_aggregate": Quantity(big, "m"),
+        "aggregate_retained": big >= diameters,
+        "aggregate_retained_at_bellini": big[..., -1] >= nephron.retention_size,
+        "distribution": per_row(res.distribution, outlets),
+        "sizes": Quantity(np.asarray(sgrid.sizes), "m"),
+        "converged": res.converged.reshape(shape),
+        "reason": res.reason.reshape(shape),
+    }

@@ -515,6 +515,24 @@ class _Block:
     start: int
     n: int
     grid: SectionalGrid | None = None
+    _shares: tuple[FloatArray, FloatArray] | None = None
+
+    def _aggregation_shares(self) -> tuple[FloatArray, FloatArray]:
+        """The grid's shares for aggregation births, once: (M², M) and (M, M, M).
+
+        ``births[j M + k, i]``: number placed in pivot i by one collision of a
+        j and a k crystal, each unordered pair counted once (j = k half);
+        ``sym[l, k, i]``: its derivative weights in N_l, for the Jacobian.
+        """
+        if self._shares is None:
+            grid = self.grid
+            assert grid is not None
+            nb = grid.n
+            weight = np.triu(np.ones((nb, nb))) - 0.5 * np.eye(nb)  # j < k once, j = k half
+            weighted = grid.share * weight[:, :, None]
+            sym = weighted + weighted.transpose(1, 0, 2)
+            self._shares = (np.ascontiguousarray(weighted.reshape(nb * nb, nb)), sym)
+        return self._shares
 
     def initial(self, rows: int) -> FloatArray:
         y = np.zeros((rows, self.n))
@@ -545,8 +563,13 @@ class _Block:
         rows: IndexArray,
         u: FloatArray,
         volume: FloatArray,
+        jacobian: bool = True,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """f (m, n), ∂f/∂y at fixed u (m, n, n), ∂f/∂u (m, n)."""
+        """f (m, n), ∂f/∂y at fixed u (m, n, n), ∂f/∂u (m, n).
+
+        ``jacobian=False`` may leave the aggregation part of ∂f/∂y out (the
+        sectional method's costly term), for evaluations that use f alone.
+        """
         kin = self.kin
         m = y.shape[0]
         r, dr = crystal.power_rate(
@@ -564,7 +587,7 @@ class _Block:
             return crystal.moment_rates(
                 y, r, dr, j, dj, l0, dl0, volume, kin.volume_factor, kin.molar_volume
             )
-        return self._sectional(y, rows, r, dr, j, dj, l0, dl0, volume)
+        return self._sectional(y, rows, r, dr, j, dj, l0, dl0, volume, jacobian)
 
     def _nucleation(
         self, u: FloatArray, rows: IndexArray
@@ -589,6 +612,7 @@ class _Block:
         l0: FloatArray,
         dl0: FloatArray,
         volume: FloatArray,
+        jacobian: bool = True,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Fixed-pivot growth, dissolution, nucleation and aggregation (see :mod:`.crystal`)."""
         grid = self.grid
@@ -652,20 +676,18 @@ class _Block:
         # aggregation: number and volume kept by the shares of the grid
         if kin.aggregation is not None:
             beta = kin.aggregation.matrix(grid.sizes, rows) / volume[:, None, None]
+            births, sym = self._aggregation_shares()
             pair = beta * num[:, :, None] * num[:, None, :]  # (m, M, M)
-            upper_pairs = np.triu(np.ones((nb, nb)))
-            weight = upper_pairs - 0.5 * np.eye(nb)  # j < k once, j = k half
-            birth = np.einsum("mjk,jki->mi", pair * weight, grid.share)
-            death = num * np.einsum("mik,mk->mi", beta, num)
-            dnum += birth - death
-            # Jacobian: d(pair_jk)/dN_l = beta_jk (δ_jl N_k + N_j δ_kl)
-            sym = np.einsum("jki,jk->jki", grid.share, weight)
-            sym = sym + sym.transpose(1, 0, 2)
-            jb = np.einsum("mlk,mk,lki->mil", beta, num, sym)
+            birth = pair.reshape(m, nb * nb) @ births
             jd = np.einsum("mik,mk->mi", beta, num)
-            jn[:, idx, idx] -= jd
-            jn -= num[:, :, None] * beta
-            jn += jb
+            dnum += birth - num * jd
+            if jacobian:
+                # d(pair_jk)/dN_l = beta_jk (δ_jl N_k + N_j δ_kl): per l one matrix product
+                scaled = beta * num[:, None, :]  # (m, l, k)
+                jb = np.matmul(scaled.transpose(1, 0, 2), sym)  # (l, m, i)
+                jn[:, idx, idx] -= jd
+                jn -= num[:, :, None] * beta
+                jn += jb.transpose(1, 2, 0)
         f[:, 1:] = dnum
         f[:, 0] = vol_rate / kin.molar_volume
         jac[:, 0, 1:] = d_vol_rate / kin.molar_volume

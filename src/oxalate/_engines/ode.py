@@ -160,12 +160,16 @@ def integrate(
     n_events: int = 0,
     max_steps: int = 20_000,
     first_step: FloatArray | None = None,
+    rates: Callable[[FloatArray, FloatArray, IndexArray], FloatArray] | None = None,
 ) -> OdeResult:
     """Integrate every row of ``y0`` (N, n) from t = 0 to each of ``times`` (T,).
 
     ``times`` are finite, ascending and >= 0 (a 0 gives ``y0``).  ``atol``
     broadcasts to (N, n).  ``events(y, rows)`` gives (m, ``n_events``)
     values; the first time each one rises through zero is recorded.
+    ``rates(t, y, rows)``, if given, returns f alone (the same f as
+    ``rhs``); RODAS4's five inner stages need no Jacobian, so a system whose
+    Jacobian is costly passes it to skip that work.
     """
     n_rows, n = y0.shape
     times = np.asarray(times, dtype=np.float64)
@@ -220,7 +224,10 @@ def integrate(
                 fi = fl
             else:
                 y_stage = yl + sum(_A[i][j] * u[j] for j in range(i))
-                fi, _, _ = rhs(tl + _CT[i] * hl, y_stage, live)
+                if rates is None:
+                    fi, _, _ = rhs(tl + _CT[i] * hl, y_stage, live)
+                else:
+                    fi = rates(tl + _CT[i] * hl, y_stage, live)
             b = fi + sum((_C[i][j] / hl)[:, None] * u[j] for j in range(i))
             if ftl is not None and _DT[i] != 0.0:
                 b = b + (_DT[i] * hl)[:, None] * ftl
