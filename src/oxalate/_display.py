@@ -67,6 +67,31 @@ def html_table(title: str, rows: Sequence[tuple[str, Any, str]]) -> str:
     )
 
 
+def failed_rows(reason: Any, converged: Any) -> list[tuple[str, Any, str]]:
+    """The summary's "failed" line: how many rows failed and the first reason, or nothing."""
+    failed = np.asarray(reason)[~np.asarray(converged, dtype=bool)]
+    if not failed.size:
+        return []
+    return [("failed", f"{failed.size} row(s), e.g. {str(failed.flat[0])!r}", "")]
+
+
+class Summarized:
+    """A result shown by its ``_summary()``: a text block in ``repr``, a table in notebooks.
+
+    A dataclass using it needs ``repr=False``, or the dataclass's own
+    ``__repr__`` would win.
+    """
+
+    def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return text_block(*self._summary())
+
+    def _repr_html_(self) -> str:
+        return html_table(*self._summary())
+
+
 def _batch_index(index: Any, shape: tuple[int, ...]) -> Any:
     if not shape:
         raise TypeError("a scalar result has no rows to select")

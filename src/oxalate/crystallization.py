@@ -48,7 +48,7 @@ import numpy.typing as npt
 
 from . import _engines as engines
 from ._common import scalar_or_array
-from ._display import html_table, text_block
+from ._display import Summarized
 from ._kinetics_inputs import phase_info as _phase_info
 from ._kinetics_inputs import quantity_array as _value
 from .activity import check_model, warn_if_outside
@@ -82,7 +82,7 @@ _COUPLINGS = ("auto", "curve", "direct")
 
 
 @dataclass(frozen=True, repr=False)
-class Crystallization:
+class Crystallization(Summarized):
     """The result of :func:`crystallize`: time series over the batch.
 
     Every time series has the output times first, then the batch's shape.
@@ -167,12 +167,6 @@ class Crystallization:
             )
             rows.append((f"Ω({p}) at the end", np.asarray(self.supersaturation[p])[-1], ""))
         return title, rows
-
-    def __repr__(self) -> str:
-        return text_block(*self._summary())
-
-    def _repr_html_(self) -> str:
-        return html_table(*self._summary())
 
     def solution_at(self, k: int) -> Solution:
         """The liquid at output ``k`` as a :class:`~oxalate.Solution` (per kg of water left).

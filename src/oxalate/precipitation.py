@@ -79,7 +79,7 @@ import numpy.typing as npt
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import PhaseMap, column_stack, scalar_or_array
-from ._display import html_table, select, text_block
+from ._display import Summarized, failed_rows, select
 from ._errors import OxalateRangeWarning, warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import WATER_MOLAR_MASS, ConstantSet, canonical_phase, resolve_constants
@@ -177,7 +177,7 @@ def _initial_solids(
 
 
 @dataclass(frozen=True, repr=False)
-class Precipitation:
+class Precipitation(Summarized):
     """The result of :func:`precipitate`; every array has the batch's shape.
 
     Attributes
@@ -240,16 +240,8 @@ class Precipitation:
         rows.append(("pH after", self.speciation.pH, ""))
         for p in self.phases:
             rows.append((f"Ω({p}) after", self.speciation.supersaturation[p], ""))
-        failed = np.asarray(self.reason)[~np.asarray(self.converged)]
-        if failed.size:
-            rows.append(("failed", f"{failed.size} row(s), e.g. {str(failed.flat[0])!r}", ""))
+        rows += failed_rows(self.reason, self.converged)
         return title, rows
-
-    def __repr__(self) -> str:
-        return text_block(*self._summary())
-
-    def _repr_html_(self) -> str:
-        return html_table(*self._summary())
 
     def to_dataframe(self) -> Any:
         """The result as a pandas DataFrame, one row per solution (pandas needed).

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import column_stack, scalar_or_array
-from ._display import html_table, select, text_block
+from ._display import Summarized, failed_rows, select
 from ._errors import warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import analyte, canonical_phase, chemical_system, resolve_constants
@@ -167,7 +167,7 @@ def _warn_range(model: engines.SpeciesModel, result: engines.SearchResult) -> No
 
 
 @dataclass(frozen=True, repr=False)
-class Threshold:
+class Threshold(Summarized):
     """The result of :func:`threshold`; every array has the batch's shape.
 
     Attributes
@@ -219,16 +219,8 @@ class Threshold:
              "µmol/kg"),
             ("Ω target", self.target, ""),
         ]  # fmt: skip
-        failed = np.asarray(self.reason)[~np.asarray(self.converged)]
-        if failed.size:
-            rows.append(("failed", f"{failed.size} row(s), e.g. {str(failed.flat[0])!r}", ""))
+        rows += failed_rows(self.reason, self.converged)
         return title, rows
-
-    def __repr__(self) -> str:
-        return text_block(*self._summary())
-
-    def _repr_html_(self) -> str:
-        return html_table(*self._summary())
 
     def to_dataframe(self) -> Any:
         """The result as a pandas DataFrame, one row per solution (pandas needed).
@@ -424,7 +416,7 @@ def threshold(
 
 
 @dataclass(frozen=True, repr=False)
-class Dilution:
+class Dilution(Summarized):
     """The result of :func:`dilution_for`; every array has the batch's shape.
 
     Attributes
@@ -462,12 +454,6 @@ class Dilution:
             f"{int(np.count_nonzero(self.converged))} of {int(np.size(self.converged))} found"
         )
         return title, [("dilution factor", self.factor, ""), ("Ω after", self.supersaturation, "")]
-
-    def __repr__(self) -> str:
-        return text_block(*self._summary())
-
-    def _repr_html_(self) -> str:
-        return html_table(*self._summary())
 
     def to_dataframe(self) -> Any:
         """The result as a pandas DataFrame: ``dilution_factor``, ``omega``, ``converged``,
@@ -581,7 +567,7 @@ def dilution_for(
 
 
 @dataclass(frozen=True, repr=False)
-class Titration:
+class Titration(Summarized):
     """The result of :func:`titrate`.
 
     Attributes
@@ -632,12 +618,6 @@ class Titration:
             rows.append(("formed at the last step", 1e6 * np.asarray(self.amount)[..., -1],
                          "µmol/kg"))  # fmt: skip
         return title, rows
-
-    def __repr__(self) -> str:
-        return text_block(*self._summary())
-
-    def _repr_html_(self) -> str:
-        return html_table(*self._summary())
 
 
 def titrate(

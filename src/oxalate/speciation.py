@@ -29,7 +29,7 @@ import numpy.typing as npt
 from . import _engines as engines
 from ._checks import check_iterations, check_solution, check_tolerance
 from ._common import PhaseMap, column_stack, scalar_or_array
-from ._display import html_table, select, text_block
+from ._display import Summarized, failed_rows, html_table, select
 from ._errors import warn_failed_rows
 from .activity import check_model, warn_if_outside
 from .database import canonical_phase, chemical_system, constant_set, resolve_constants
@@ -62,7 +62,7 @@ def _phase_resolver(phases: tuple[str, ...]) -> Any:
 
 
 @dataclass(frozen=True, repr=False)
-class Speciation:
+class Speciation(Summarized):
     """The result of :func:`speciate`: every quantity has the batch's shape.
 
     Attributes
@@ -172,16 +172,8 @@ class Speciation:
                 rows.append((f"Ω({phase})", self.supersaturation[phase], ""))
         if "Ca+2" in self._index:
             rows.append(("free Ca²⁺", 1e3 * np.asarray(self.free("Ca+2")), "mmol/kg"))
-        failed = np.asarray(self.reason)[~np.asarray(self.converged)]
-        if failed.size:
-            rows.append(("failed", f"{failed.size} row(s), e.g. {str(failed.flat[0])!r}", ""))
+        rows += failed_rows(self.reason, self.converged)
         return title, rows
-
-    def __repr__(self) -> str:
-        return text_block(*self._summary())
-
-    def _repr_html_(self) -> str:
-        return html_table(*self._summary())
 
     @property
     def log_gamma(self) -> FloatArray:
