@@ -24,7 +24,9 @@ from oxalate.kinetics import (
     Growth,
     Nucleation,
     Seeds,
+    Solid,
     fit_growth,
+    linear_growth_from_flux,
     relative_supersaturation,
 )
 
@@ -385,3 +387,36 @@ def test_bad_input_names_the_argument(kwargs: dict[str, Any], argument: str) -> 
 def test_growth_without_seeds_or_nucleation_is_refused() -> None:
     with pytest.raises(ValueError, match=r"seeds|nucleation"):
         oxalate.crystallize(v1(), Q([0, 10], "s"), growth=Growth("3e-11 m/s"))
+
+
+def test_constant_composition_flux_converts_to_growth_and_rate() -> None:
+    """KINETICS.md V6 (units only): Wu, Gerard & Nancollas 1999, JASN 10:S355.
+
+    COM at σ = 1.44 grew at R = 0.56e-7 mol min⁻¹ m⁻² (per m² of
+    hydroxyapatite substrate, so not a bulk COM constant: this checks the
+    conversions).  By hand: R = 0.56e-7/60 = 9.333e-10 mol s⁻¹ m⁻²;
+    v_m = M/ρ = 0.14611228/2230 = 6.5521e-5 m³/mol;
+    G = 2 v_m R = 1.2230e-13 m/s (0.44 nm/h).  Seeds of 1 m² per kg growing at
+    that G take up 9.333e-10 mol kg⁻¹ s⁻¹, in a liquid so rich that σ hardly
+    moves (constant composition in all but name).
+    """
+    r_hand = 0.56e-7 / 60.0
+    g_hand = 2.0 * (0.14611228 / 2230.0) * r_hand
+    assert g_hand == pytest.approx(1.2230e-13, rel=1e-4)
+    g = linear_growth_from_flux("0.56e-7 mol/min/m^2").m_as("m/s")
+    assert g == pytest.approx(g_hand, rel=1e-12)
+    cube = Solid("2.23 g/cm^3", shape="cube")  # k_a/(3 k_v) = 2 for cubes too
+    assert linear_growth_from_flux("0.56e-7 mol/min/m^2", solid=cube).m_as("m/s") == (
+        pytest.approx(g_hand, rel=1e-12)
+    )
+    # 10 µm spheres with 1 m² of area per kg: N π L² = 1, amount N (π/6) L³ / v_m
+    size = 10e-6
+    seed_amount = (size / 6.0) / (0.14611228 / 2230.0)
+    sol = oxalate.Solution(calcium="20 mmol/kg", oxalate="2 mmol/kg", sodium="4 mmol/kg",
+                           chloride="40 mmol/kg", pH=6.5, temperature="37 degC")  # fmt: skip
+    sigma0 = float(np.sqrt(oxalate.speciate(sol).supersaturation["COM"]) - 1.0)
+    growth = Growth(oxalate.Quantity(g_hand / sigma0**2, "m/s"))  # G(σ0) = the flux's G
+    seeds = Seeds(amount=oxalate.Quantity(seed_amount, "mol/kg"), size=f"{size} m")
+    r = oxalate.crystallize(sol, oxalate.Quantity([0.0, 60.0], "s"), growth=growth, seeds=seeds)
+    rate = float(np.asarray(r.amount["COM"])[-1]) / 60.0
+    assert rate == pytest.approx(r_hand, rel=1e-3)

@@ -117,6 +117,7 @@ __all__ = [
     "fit_nucleation",
     "growth_rate",
     "induction_time",
+    "linear_growth_from_flux",
     "nucleation_rate",
     "parameter_set",
     "relative_supersaturation",
@@ -829,6 +830,59 @@ def growth_rate(
     u, k, order, kd, gd = np.broadcast_arrays(u, k, order, kd, gd)
     r, _ = engines.crystal.power_rate(u, float(ions), k, order, kd, gd)
     return scalar_or_array(r)
+
+
+def linear_growth_from_flux(
+    flux: Any,
+    *,
+    phase: str = "COM",
+    solid: Solid | None = None,
+    constants: Any = "default",
+) -> Any:
+    """The linear growth rate G = dL/dt of a molar growth flux R per crystal area.
+
+    Constant-composition experiments (Nancollas and co-workers) report a
+    flux R, moles per m² of crystal (or substrate) per unit time.  For
+    crystals of volume k_v L³ and area k_a L², dξ/dt = (3 k_v/v_m) L² G per
+    crystal equals k_a L² R, so
+
+    .. math:: G = \\frac{k_a}{3 k_v}\\, v_m\\, R
+
+    which is 2 v_m R for spheres and for cubes alike.
+
+    Parameters
+    ----------
+    flux : pint.Quantity or str
+        R, e.g. ``"0.56e-7 mol/min/m^2"``. [mol m⁻² s⁻¹]
+    phase : str
+        Sets the molar mass.
+    solid : Solid, optional
+        Density and shape; default :func:`default_solid` (sphere, 2.23
+        g/cm³ for COM).
+    constants
+        As for :func:`oxalate.speciate` (the phase's molar mass).
+
+    Returns
+    -------
+    pint.Quantity
+        G. [m/s]
+
+    Examples
+    --------
+    Wu, Gerard & Nancollas (1999): COM on hydroxyapatite at σ = 1.44 grew at
+    0.56e-7 mol min⁻¹ m⁻² (a flux per m² of substrate):
+
+    >>> from oxalate.kinetics import linear_growth_from_flux
+    >>> linear_growth_from_flux("0.56e-7 mol/min/m^2").to("nm/h").round(2)
+    <Quantity(0.44, 'nanometer / hour')>
+    """
+    key, _, mass = _phase_info(phase, constants)
+    if solid is not None and not isinstance(solid, Solid):
+        raise TypeError(f"solid={solid!r} must be an oxalate.kinetics.Solid")
+    props = default_solid(key) if solid is None else solid
+    r = _value(flux, "mol/m^2/s", "flux", "'0.56e-7 mol/min/m^2'")
+    g = props.area_factor / (3.0 * props.volume_factor) * props.molar_volume(mass) * r
+    return Quantity(scalar_or_array(g), "m/s")
 
 
 def _nucleation_arrays(

@@ -587,8 +587,8 @@ def _population(
     """The crystal population of every row through the segments (:mod:`._engines.transit`)."""
     from . import _engines as engines
     from ._engines import transit as engine
+    from ._phase_kinetics import kinetics_of_phase
     from .activity import check_model
-    from .crystallization import _kinetics_of_phase
     from .database import resolve_constants
 
     cs = resolve_constants(constants)
@@ -602,7 +602,7 @@ def _population(
     sgrid = engines.crystal.SectionalGrid.geometric(
         spec.smallest, spec.largest, spec.ratio, props.volume_factor
     )
-    kin = _kinetics_of_phase(phase, cs, growth, nucleation, None, aggregation, props,
+    kin = kinetics_of_phase(phase, cs, growth, nucleation, None, aggregation, props,
                              "sectional", temperature, shape, sgrid)  # fmt: skip
     knots = np.concatenate([[0.0], np.cumsum([s.residence_time * factor for s in segs])])
     water = np.array([1.0] + [s.water for s in segs])
