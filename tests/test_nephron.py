@@ -10,6 +10,7 @@ Reid 1978; Kok & Khan 1994; Grases & Söhnel 2017).
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -313,3 +314,36 @@ def test_population_bad_input_names_the_argument() -> None:
         nephron.transit(sol, nucleation=NUCLEATION, aggregation=agg, grid=(1e-9, 1e-3))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="rtol"):
         nephron.transit(sol, nucleation=NUCLEATION, aggregation=agg, rtol=0.5)
+
+
+@pytest.mark.parametrize("population", [False, True])
+def test_a_bad_filtrate_is_kept_as_nan_and_the_others_are_whole(population: bool) -> None:
+    # a batch with a NaN oxalate: that row is NaN with its reason, one warning
+    # names it, and the good rows equal their own runs
+    ox = np.array([2e-6, np.nan, 3e-6])
+    n = ox.size
+    sol = oxalate.Solution.from_arrays(
+        {"Ca": np.full(n, 1.3e-3), "Ox": ox, "Na": np.full(n, 0.14), "Cl": np.full(n, 0.11),
+         "CO3": np.full(n, 0.025)},
+        pH=7.4, temperature_kelvin=310.15,
+    )  # fmt: skip
+    options: dict[str, Any] = (
+        {"nucleation": NUCLEATION, "aggregation": Aggregation(rate="1e-16 m^3/s")}
+        if population
+        else {}
+    )
+    with pytest.warns(oxalate.OxalateRowWarning, match=r"nephron.transit: 1 of 3 .*positions 1"):
+        tr = nephron.transit(sol, **options)
+    assert tr.converged.tolist() == [True, False, True]
+    assert "invalid input" in tr.reason[1] and tr.reason[0] == tr.reason[2] == ""
+    assert np.isnan(tr.node_supersaturation[1]).all()
+    assert np.isnan(tr.largest_size.m_as("m")[1]).all()
+    assert not tr.retained_at_bellini[1]
+    for i in (0, 2):
+        alone = nephron.transit(sol[i], **options)
+        np.testing.assert_allclose(tr.node_supersaturation[i], alone.node_supersaturation,
+                                   rtol=1e-12)  # fmt: skip
+        if population:
+            assert np.isnan(tr.precipitated.m_as("mol/kg")[1]).all()
+            np.testing.assert_allclose(tr.depleted_supersaturation[i],
+                                       alone.depleted_supersaturation, rtol=1e-9)  # fmt: skip

@@ -73,12 +73,14 @@ Hautmann R, Osswald H (1978) Naunyn-Schmiedeberg's Arch Pharmacol 304:277.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
+from ._errors import OxalateRowWarning, warn_failed_rows
 from ._kinetics_inputs import phase_info
 from .kinetics import (
     Aggregation,
@@ -255,7 +257,8 @@ class Transit:
     retained_at_bellini : numpy.ndarray of bool
         largest_size at the last outlet ≥ the nephron's retention size.
 
-    The attributes below are ``None`` unless ``aggregation`` was given: they
+    The attributes from ``depleted_supersaturation`` to ``sizes`` are ``None``
+    unless ``aggregation`` was given: they
     describe the crystal *population* (nucleation, growth and aggregation on
     the sectional grid, with the liquid depleted by the solid formed).
 
@@ -281,9 +284,13 @@ class Transit:
     sizes : pint.Quantity
         The size classes' pivots. [m]
     converged : numpy.ndarray of bool
-        Rows whose population was integrated (the others are NaN).
+        Rows computed in full: the liquid speciated at every node and, with
+        ``aggregation``, the population integrated.  The other rows are NaN
+        (False in the boolean flags), and one :class:`~oxalate.OxalateRowWarning`
+        names them.
     reason : numpy.ndarray of str
-        Why a row was not ("" when it was).
+        Why a row failed, with the time of the first node that did ("" when
+        it did not).
     """
 
     segments: tuple[str, ...]
@@ -306,8 +313,8 @@ class Transit:
     aggregate_retained_at_bellini: npt.NDArray[np.bool_] | None = None
     distribution: FloatArray | None = None
     sizes: Any = None
-    converged: npt.NDArray[np.bool_] | None = None
-    reason: npt.NDArray[np.object_] | None = None
+    converged: npt.NDArray[np.bool_] = field(default_factory=lambda: np.ones((), dtype=bool))
+    reason: npt.NDArray[np.object_] = field(default_factory=lambda: np.full((), "", dtype=object))
 
 
 def _residence_factor(residence: Any) -> float:
@@ -501,9 +508,21 @@ def transit(
     liquid = Solution.from_arrays(
         totals, pH=np.broadcast_to(ph, (*shape, node_t.size)), temperature_kelvin=temperature
     )
-    spec = speciate(liquid, activity_model=activity_model, constants=constants)
-    omega = np.asarray(spec.supersaturation[phase], dtype=float)
-    temp_q = Quantity(temperature, "K")
+    with warnings.catch_warnings():  # the nodes' failures are reported per filtrate below
+        warnings.simplefilter("ignore", OxalateRowWarning)
+        spec = speciate(liquid, activity_model=activity_model, constants=constants)
+    node_reason = np.asarray(spec.reason, dtype=object).reshape(*shape, node_t.size)
+    row_ok = (node_reason == "").all(axis=-1)
+    flat_reason = node_reason.reshape(-1, node_t.size)
+    reason = np.full(flat_reason.shape[0], "", dtype=object)
+    for i in np.flatnonzero(~row_ok.reshape(-1)):
+        k = int(np.argmax(flat_reason[i] != ""))
+        at = f" (at {node_t[k]:.4g} s since filtration)" if k else ""
+        reason[i] = f"{flat_reason[i, k]}{at}"
+    reason = reason.reshape(shape)
+    # rates at Ω = 1 (nothing happens) for failed rows, which are NaN in the result
+    omega = np.where(row_ok[..., None], np.asarray(spec.supersaturation[phase], dtype=float), 1.0)
+    temp_q = Quantity(np.where(np.isfinite(temperature), temperature, 310.15), "K")
 
     # Nuclei per kg of filtered water: ∫ J(Ω) [1/m³/s] × liquid volume w/ρ [m³].
     if nucleation is not None:
@@ -552,19 +571,43 @@ def transit(
             filtrate, nephron, factor, n, phase, growth, nucleation, aggregation, grid, rtol,
             count, activity_model, constants,
         )  # fmt: skip
+        lost = row_ok & ~population.pop("converged")
+        reason[lost] = population.pop("reason")[lost]
+        row_ok &= ~lost
+    failed = ~row_ok
+
+    def nan_where_failed(x: FloatArray) -> FloatArray:
+        return np.where(
+            failed.reshape(failed.shape + (1,) * (np.ndim(x) - failed.ndim)), np.nan, x
+        )
+
+    for key in ("depleted_supersaturation", "particles", "distribution"):
+        if key in population:
+            population[key] = nan_where_failed(population[key])
+    for key in ("precipitated", "largest_aggregate"):
+        if key in population:
+            population[key] = Quantity(nan_where_failed(population[key].m), population[key].u)
+    for key in ("aggregate_retained", "aggregate_retained_at_bellini"):
+        if key in population:
+            population[key] = population[key] & row_ok.reshape(
+                row_ok.shape + (1,) * (np.ndim(population[key]) - row_ok.ndim)
+            )
+    warn_failed_rows("nephron.transit", reason, filtrate.labels)
     return Transit(
         segments=tuple(s.name for s in segs),
         time=Quantity(node_t[ends], "s"),
         node_time=Quantity(node_t, "s"),
-        node_supersaturation=omega,
-        supersaturation=omega[..., ends],
-        max_supersaturation=seg_max,
-        first_supersaturated=Quantity(first_ss, "s"),
-        nucleation_time=Quantity(start, "s"),
-        nuclei=nuclei[..., ends],
-        largest_size=Quantity(largest, "m"),
-        retained=largest >= diameters,
-        retained_at_bellini=largest[..., -1] >= nephron.retention_size,
+        node_supersaturation=nan_where_failed(omega),
+        supersaturation=nan_where_failed(omega[..., ends]),
+        max_supersaturation=nan_where_failed(seg_max),
+        first_supersaturated=Quantity(nan_where_failed(first_ss), "s"),
+        nucleation_time=Quantity(nan_where_failed(start), "s"),
+        nuclei=nan_where_failed(nuclei[..., ends]),
+        largest_size=Quantity(nan_where_failed(largest), "m"),
+        retained=(largest >= diameters) & row_ok[..., None],
+        retained_at_bellini=(largest[..., -1] >= nephron.retention_size) & row_ok,
+        converged=row_ok,
+        reason=reason,
         **population,
     )
 
