@@ -872,6 +872,7 @@ def solve(
     event_state = np.full((n, 2 * n_p, n_states), np.nan)
     steps = np.zeros(n, dtype=np.int64)
     nodes = np.zeros(n, dtype=np.int64)
+    out = _Outputs(y_out, event_time, event_state, steps, converged, reason)
 
     use_curve = problem.coupling == "curve" or (problem.coupling == "auto" and n_p == 1)
     direct_rows = np.flatnonzero(active)
@@ -892,24 +893,75 @@ def solve(
         if curve_rows.size:
             system = _System(blocks, scale, volume0, _curve_u(curve), n_p, liquid)
             if integrate_curve is not None and blocks[0].kin.method in (BULK, SEEDED):
-                _run_compiled(integrate_curve, system, curve, problem, curve_rows, y0,
-                              t_int, y_out, event_time, event_state, steps, converged,
-                              reason)  # fmt: skip
+                _run_compiled(integrate_curve, system, curve, problem, curve_rows, y0, t_int, out)
             else:
-                _run(system, problem, curve_rows, y0, t_int, y_out, event_time,
-                     event_state, steps, converged, reason)  # fmt: skip
+                _run(system, problem, curve_rows, y0, t_int, out)
     if direct_rows.size:
         xi_scale = scale[:, [b.start for b in blocks]]
         system = _System(
             blocks, scale, volume0, _direct_u(liquid, problem.rtol, xi_scale), n_p, liquid
         )
-        _run(system, problem, direct_rows, y0, t_int, y_out, event_time,
-             event_state, steps, converged, reason)  # fmt: skip
+        _run(system, problem, direct_rows, y0, t_int, out)
 
     return _assemble(
         model, problem, liquid, blocks, eq, y_out, event_time, event_state, steps, nodes,
         converged, reason, volume0, seed_of,
     )  # fmt: skip
+
+
+@dataclass
+class _Outputs:
+    """Where the integration writes each row's results (rows first but ``y``)."""
+
+    y: FloatArray  # (T, N, n) unscaled states at the output times, y0 where not integrated
+    event_time: FloatArray  # (N, 2 P): detection, first crystal counted
+    event_state: FloatArray  # (N, 2 P, n)
+    steps: npt.NDArray[np.int64]  # (N,)
+    converged: BoolArray  # (N,)
+    reason: ObjectArray  # (N,)
+
+
+def _store(
+    out: _Outputs,
+    problem: CrystallizationProblem,
+    rows: IndexArray,
+    y: FloatArray,
+    event_time: FloatArray,
+    event_state: FloatArray,
+    steps: npt.NDArray[np.int64],
+    bad: BoolArray,
+    why: ObjectArray | list[str],
+) -> None:
+    """Write the integration of the rows ``rows`` into ``out``.
+
+    Parameters
+    ----------
+    out
+        The batch's outputs, written in place.
+    problem
+        The batch (its output times: the finite ones were integrated).
+    rows
+        The rows integrated (m,).
+    y
+        Unscaled states at the finite output times (T_finite, m, n).
+    event_time, event_state
+        Times (m, E) and unscaled states (m, E, n) of the events, E <= 2 P
+        (the first E columns are written).
+    steps
+        Steps taken per row (m,).
+    bad
+        Rows whose integration failed (m,).
+    why
+        Their reasons, one per True of ``bad``.
+    """
+    where = np.flatnonzero(np.isfinite(problem.times))
+    out.y[where[:, None], rows[None, :]] = y
+    n_e = event_time.shape[1]
+    out.event_time[rows, :n_e] = event_time
+    out.event_state[rows, :n_e] = event_state
+    out.steps[rows] = steps
+    out.converged[rows[bad]] = False
+    out.reason[rows[bad]] = why
 
 
 def _run(
@@ -918,12 +970,7 @@ def _run(
     rows: IndexArray,
     y0: FloatArray,
     t_int: FloatArray,
-    y_out: FloatArray,
-    event_time: FloatArray,
-    event_state: FloatArray,
-    steps: npt.NDArray[np.int64],
-    converged: BoolArray,
-    reason: ObjectArray,
+    out: _Outputs,
 ) -> None:
     """Integrate the rows ``rows`` and write their outputs in place."""
     n_p = system.n_phases
@@ -964,14 +1011,9 @@ def _run(
         n_events=2 * n_p,
         max_steps=problem.max_steps,
     )
-    where = np.flatnonzero(np.isfinite(problem.times))
-    y_out[where[:, None], rows[None, :]] = res.y * sub_scale[None]
-    event_time[rows] = res.event_time
-    event_state[rows] = res.event_state * sub_scale[:, None, :]
-    steps[rows] = res.steps
     bad = ~res.ok
-    converged[rows[bad]] = False
-    reason[rows[bad]] = res.reason[bad]
+    _store(out, problem, rows, res.y * sub_scale[None], res.event_time,
+           res.event_state * sub_scale[:, None, :], res.steps, bad, res.reason[bad])  # fmt: skip
 
 
 def _run_compiled(
@@ -982,12 +1024,7 @@ def _run_compiled(
     rows: IndexArray,
     y0: FloatArray,
     t_int: FloatArray,
-    y_out: FloatArray,
-    event_time: FloatArray,
-    event_state: FloatArray,
-    steps: npt.NDArray[np.int64],
-    converged: BoolArray,
-    reason: ObjectArray,
+    out: _Outputs,
 ) -> None:
     """:func:`_run` by the compiled per-row integrator: one phase with one state on its curve."""
     if t_int.size == 0:
@@ -1023,14 +1060,11 @@ def _run_compiled(
         y_c, ev_t, ev_y, n_steps, n_rejected, status,
     )  # fmt: skip
     integrate_curve(args)
-    where = np.flatnonzero(np.isfinite(problem.times))
-    y_out[where[:, None], rows[None, :], 0] = y_c * sub_scale[None]
-    event_time[rows, block.index] = ev_t
-    event_state[rows, block.index, 0] = ev_y * sub_scale
-    steps[rows] = n_steps
+    assert block.index == 0 and block.n == 1  # the detection event only: column 0
     bad = status != ode_kernel.ST_OK
-    converged[rows[bad]] = False
-    reason[rows[bad]] = [ode_kernel.STATUS[int(s)] for s in status[bad]]
+    _store(out, problem, rows, (y_c * sub_scale[None])[:, :, None], ev_t[:, None],
+           (ev_y * sub_scale)[:, None, None], n_steps, bad,
+           [ode_kernel.STATUS[int(s)] for s in status[bad]])  # fmt: skip
 
 
 def _assemble(
