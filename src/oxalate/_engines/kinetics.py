@@ -269,7 +269,7 @@ class _Liquid:
                     charge_offset=self.q0[rows[todo]] / w if self.closed else np.zeros(todo.size),
                     solve_ph=self.closed,
                 ),
-                None if seed is None else seed.take(todo),
+                None if seed is None else seed if todo.size == rows.size else seed.take(todo),
             )
             if sp is None:
                 sp = part
@@ -426,17 +426,17 @@ class _Curve:
     def known(self, xi: FloatArray, rows: IndexArray) -> tuple[FloatArray, FloatArray]:
         """Σ_c ν_c ln T̃_c(ξ) and its derivative in ξ (the exact factor of the totals)."""
         tab = self.liquid.phases
-        nu = tab.nu[0]
-        total0 = self.liquid.total0[rows]
+        used = np.flatnonzero(tab.nu[0])  # the components of the phase
+        nu = tab.nu[0, used]
+        total0 = self.liquid.total0[rows[:, None], used]
         wt = self.liquid.water_share(xi[:, None], rows)
         w0 = 1.0 / WATER_MOLAR_MASS + self.liquid.oh0[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             rem = total0 - xi[:, None] * nu
             lnt = np.log(rem) - np.log(wt / w0)[:, None]
             dlnt = -nu / rem + (tab.water[0] / wt)[:, None]
-        use = nu != 0
-        value = (nu * np.where(use, lnt, 0.0)).sum(axis=1)
-        slope = (nu * np.where(use, dlnt, 0.0)).sum(axis=1)
+        value = (nu * lnt).sum(axis=1)
+        slope = (nu * dlnt).sum(axis=1)
         return np.asarray(value), np.asarray(slope)
 
     def __call__(self, xi: FloatArray, rows: IndexArray) -> tuple[FloatArray, FloatArray]:
@@ -1208,10 +1208,6 @@ def _assemble(
         xi, _ = system.amounts(y, all_rows)
         # rows where nothing has precipitated (t = 0, rows not integrated): the liquid is
         # the initial one, speciated already
-        sp = liquid.initial.take(all_rows)
-        w = np.ones(n)
-        tot = np.array(liquid.total0)
-        u = np.array(liquid.u0)
         moved = np.flatnonzero(np.any(xi != 0.0, axis=1))
         if moved.size:
             # the charge balance starts near the answer: see _seed_nodes and
@@ -1221,10 +1217,18 @@ def _assemble(
             else:
                 seed = (speciation[-1] if k else liquid.initial).take(moved)
             sp_m, w_m, tot_m, u_m = liquid.exact(xi[moved], moved, seed=seed)
-            sp.put(moved, sp_m)
-            w[moved] = w_m
-            tot[moved] = tot_m
-            u[moved] = u_m
+        if moved.size == n:
+            sp, w, tot, u = sp_m, w_m, tot_m, u_m
+        else:
+            sp = liquid.initial.take(all_rows)
+            w = np.ones(n)
+            tot = np.array(liquid.total0)
+            u = np.array(liquid.u0)
+            if moved.size:
+                sp.put(moved, sp_m)
+                w[moved] = w_m
+                tot[moved] = tot_m
+                u[moved] = u_m
         lost_liquid |= converged & ~sp.converged
         amount[k] = xi
         water[k] = w
