@@ -419,9 +419,7 @@ class _Curve:
     dcoef: FloatArray
     nodes: npt.NDArray[np.int64]  # (N,)
     ok: BoolArray
-    #: the first level's inner nodes: rows (m,), ξ (m, K - 2) and their speciation (m (K - 2),
-    #: row after row), or None
-    first: tuple[IndexArray, FloatArray, SpeciationResult] | None = None
+    first: _Nodes | None = None  # the first level's nodes
 
     def known(self, xi: FloatArray, rows: IndexArray) -> tuple[FloatArray, FloatArray]:
         """Σ_c ν_c ln T̃_c(ξ) and its derivative in ξ (the exact factor of the totals)."""
@@ -451,13 +449,136 @@ class _Curve:
         return g + known, dg + dknown
 
 
+#: The fields of a speciation a charge balance starts from (:func:`.compiled.speciate_balanced`).
+_SEED_FIELDS = ("molality", "ionic_strength", "water_activity", "pH")
+
+
+def _seed_fields(sp: SpeciationResult) -> list[FloatArray]:
+    """The arrays of ``sp`` named in :data:`_SEED_FIELDS`."""
+    return [np.asarray(getattr(sp, name)) for name in _SEED_FIELDS]
+
+
+@dataclass
+class _Nodes:
+    """The liquid's speciation at one level's Chebyshev-Lobatto nodes in ξ, for some rows.
+
+    Between the nodes it is interpolated (barycentric formula of the Lobatto
+    points) to start the charge balance at any ξ of the interval: the Newton
+    starts at about the interpolation's error from its root and ends at the
+    same root, to its tolerance.
+    """
+
+    rows: IndexArray  # (m,)
+    xi: FloatArray  # (m, K), z descending: hi first, lo last
+    fields: list[FloatArray]  # _SEED_FIELDS at the nodes, (m, K, ...) each
+
+    def take(self, keep: BoolArray) -> _Nodes:
+        """The same nodes for the rows ``rows[keep]``."""
+        return _Nodes(self.rows[keep], self.xi[keep], [f[keep] for f in self.fields])
+
+    def seeds(self, template: SpeciationResult, other: SeedOf) -> SeedOf:
+        """Starts at ξ interpolated between the nodes; ``other``'s for rows without nodes.
+
+        Parameters
+        ----------
+        template
+            A speciation of every row (N) that gives the fields not interpolated
+            (the initial liquid's).
+        other
+            The starts of the rows these nodes do not hold.
+
+        Returns
+        -------
+        SeedOf
+            ``seed_of(ξ, rows)``.
+        """
+        slot = np.full(template.converged.shape[0], -1, dtype=np.intp)
+        slot[self.rows] = np.arange(self.rows.size)
+        k = self.xi.shape[1]
+        weight = (-1.0) ** np.arange(k)
+        weight[[0, -1]] *= 0.5
+
+        def seed_of(x: FloatArray, at: IndexArray) -> SpeciationResult:
+            has = slot[at] >= 0
+            if not has.any():
+                return other(x, at)
+            seed = template.take(at)
+            rest = np.flatnonzero(~has)
+            if rest.size:
+                seed.put(rest, other(x[rest], at[rest]))
+            use = np.flatnonzero(has)
+            s = slot[at[use]]
+            pos = self.xi[s]
+            d = np.clip(x[use], pos[:, -1], pos[:, 0])[:, None] - pos
+            on = d == 0.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lam = weight / d
+            lam = np.where(on.any(axis=1, keepdims=True), on.astype(float), lam)
+            lam /= lam.sum(axis=1, keepdims=True)
+            every = s.size == self.rows.size and bool((s == np.arange(s.size)).all())
+            for f, name in zip(self.fields, _SEED_FIELDS, strict=True):
+                at_nodes = f if every else f[s]
+                out = getattr(seed, name)
+                if f.ndim == 3:
+                    out[use] = np.einsum("mk,mks->ms", lam, at_nodes)
+                else:
+                    out[use] = np.einsum("mk,mk->m", lam, at_nodes)
+            return seed
+
+        return seed_of
+
+
+def _curve_nodes(
+    curve: _Curve, todo: IndexArray, xs: FloatArray, cols: IndexArray, start: SeedOf,
+    fields: list[FloatArray], tol: float,
+) -> FloatArray:  # fmt: skip
+    """g at the nodes ``cols`` of the rows ``todo``, speciated from ``start``.
+
+    Parameters
+    ----------
+    curve
+        The curve being built (its liquid and the exact factor of the totals).
+    todo
+        The rows (m,).
+    xs
+        ξ at every node of the level (m, K).
+    cols
+        The nodes to speciate (c,).
+    start
+        Where their charge balance starts.
+    fields
+        :data:`_SEED_FIELDS` at the level's nodes (m, K, ...): the nodes ``cols``
+        are written.
+    tol
+        The curve's tolerance (the water's is a thousandth of it).
+
+    Returns
+    -------
+    FloatArray
+        g = u - Σ_c ν_c ln T̃_c at those nodes (m, c).
+    """
+    m = todo.size
+    x = xs[:, cols].ravel()
+    rr = np.repeat(todo, cols.size)
+    sp, _, _, u = curve.liquid.exact(x[:, None], rr, 1e-3 * tol, start(x, rr))
+    for f, part in zip(fields, _seed_fields(sp), strict=True):
+        f[:, cols] = part.reshape(m, cols.size, *part.shape[1:])
+    known, _ = curve.known(x, rr)
+    return np.asarray((u[:, 0] - known).reshape(m, cols.size))
+
+
 def _build_curve(
     liquid: _Liquid, rows: IndexArray, lo: FloatArray, hi: FloatArray, u_lo: FloatArray,
     u_hi: FloatArray, tol: float, seed_of: SeedOf,
+    ends: tuple[list[FloatArray], list[FloatArray]],
 ) -> _Curve:  # fmt: skip
     """Nodes in ξ at 7, 13, 25, 49 Chebyshev-Lobatto points until the tail is below ``tol``.
 
-    ``seed_of(ξ, rows)`` gives the speciation each node's charge balance starts from.
+    ``ends`` holds :data:`_SEED_FIELDS` of every row's liquid at ξ = hi and at
+    ξ = lo.  Every level's new nodes (the odd ones) start their charge balance
+    from the level before (:class:`_Nodes`); the first level's odd nodes from
+    its even ones, which start from ``seed_of(ξ, rows)`` (a coarser set: the
+    curve is still read at 7 nodes first).  ``curve.first`` keeps the first level.
     """
     n = liquid.total0.shape[0]
     coef = np.zeros((n, _MAX_NODES))
@@ -467,31 +588,41 @@ def _build_curve(
     curve = _Curve(liquid, lo.copy(), hi.copy(), coef, dcoef, nodes, ok)
     todo = rows.copy()
     values: dict[int, FloatArray] = {}  # row -> g at the current nodes
+    table: _Nodes | None = None  # the speciation at the current nodes of the rows todo
     k = _FIRST_NODES
     prev_k = 0
     while todo.size and k <= _MAX_NODES:
         z = _lobatto(k)
-        # the nodes not computed at the previous (nested) level
-        new = np.arange(k) if prev_k == 0 else np.arange(1, k, 2)
-        inner = new[(new != 0) & (new != k - 1)]
         m = todo.size
-        g = np.full((m, k), np.nan)
-        if prev_k:
-            g[:, ::2] = np.stack([values[r] for r in todo])
         xi_mid = 0.5 * (hi[todo] + lo[todo])
         xi_half = 0.5 * (hi[todo] - lo[todo])
-        xs = xi_mid[:, None] + xi_half[:, None] * z[None, inner]  # (m, n_inner)
-        rr = np.repeat(todo, inner.size)
-        sp, _, _, u = liquid.exact(xs.reshape(-1, 1), rr, 1e-3 * tol, seed_of(xs.ravel(), rr))
-        if prev_k == 0:
-            curve.first = (todo, xs, sp)
-        known, _ = curve.known(xs.ravel(), rr)
-        g[:, inner] = (u[:, 0] - known).reshape(m, inner.size)
+        xs = xi_mid[:, None] + xi_half[:, None] * z[None, :]  # (m, k)
+        g = np.full((m, k), np.nan)
+        fields = [np.empty((m, k, *f.shape[1:])) for f in ends[0]]
+
+        odd = np.arange(1, k, 2)
         if prev_k == 0:
             # z = 1 is hi, z = -1 is lo
+            for f, at_hi, at_lo in zip(fields, *ends, strict=True):
+                f[:, 0] = at_hi[todo]
+                f[:, -1] = at_lo[todo]
             for col, xi_end, u_end in ((0, hi[todo], u_hi[todo]), (k - 1, lo[todo], u_lo[todo])):
                 kn, _ = curve.known(xi_end, todo)
                 g[:, col] = u_end - kn
+            even = np.arange(2, k - 1, 2)
+            g[:, even] = _curve_nodes(curve, todo, xs, even, seed_of, fields, tol)
+            coarse = np.arange(0, k, 2)
+            table = _Nodes(todo, xs[:, coarse], [f[:, coarse] for f in fields])
+        else:
+            assert table is not None
+            g[:, ::2] = np.stack([values[r] for r in todo])
+            for f, prev in zip(fields, table.fields, strict=True):
+                f[:, ::2] = prev
+        g[:, odd] = _curve_nodes(curve, todo, xs, odd, table.seeds(liquid.initial, seed_of),
+                                 fields, tol)  # fmt: skip
+        table = _Nodes(todo, xs, fields)
+        if prev_k == 0:
+            curve.first = table
         c = _coefficients(g)
         tail = np.abs(c[:, -2:]).max(axis=1)
         good = np.isfinite(c).all(axis=1) & (tail <= tol)
@@ -504,84 +635,10 @@ def _build_curve(
         for r, row in zip(todo[keep], g[keep], strict=True):
             values[int(r)] = row
         todo = todo[keep]
+        table = table.take(keep)
         prev_k = k
         k = 2 * k - 1
     return curve
-
-
-def _seed_nodes(liquid: _Liquid, eq: PrecipitationResult, curve: _Curve, other: SeedOf) -> SeedOf:
-    """Starts for the charge balance of one phase from the curve's first nodes (see
-    :func:`_build_curve`): the speciation at the two nodes around ξ, mixed linearly in ξ.
-
-    The nodes of the first level (ξ = lo, 5 inner, hi; the ends are the initial and
-    the equilibrium liquid) are a few times closer to any ξ than the ends that
-    :func:`_seed_between` mixes, so the Newton starts nearer to its root and ends
-    at the same one, to its tolerance, in fewer iterations.  Rows without a curve
-    start from ``other``.
-    """
-    n = liquid.total0.shape[0]
-    slot = np.full(n, -1, dtype=np.intp)
-    if curve.first is None:
-        return other
-    rows, xs, sp = curve.first
-    n_in = xs.shape[1]
-    keep = curve.ok[rows]
-    rows, xs = rows[keep], xs[keep]
-    slot[rows] = np.arange(rows.size)
-    inner = np.flatnonzero(np.repeat(keep, n_in))
-    a, b = liquid.initial, eq.speciation
-    grows = (eq.amount[rows, 0] >= 0)[:, None]
-    # ξ ascending: lo, the inner nodes (z descending), hi; lo is the initial liquid where
-    # the phase grows, the equilibrium where it dissolves
-    xi = np.concatenate([curve.lo[rows, None], xs[:, ::-1], curve.hi[rows, None]], axis=1)
-
-    def table(x: FloatArray, y: FloatArray, at: FloatArray) -> FloatArray:
-        tail = x.shape[1:]
-        mid = at[inner].reshape(rows.size, n_in, *tail)[:, ::-1]
-        g = grows.reshape(-1, 1, *([1] * len(tail)))
-        lo_end = np.where(g[:, 0], x[rows], y[rows])[:, None]
-        hi_end = np.where(g[:, 0], y[rows], x[rows])[:, None]
-        return np.concatenate([lo_end, mid, hi_end], axis=1)
-
-    fields = [
-        table(a.molality, b.molality, sp.molality),
-        table(a.ionic_strength, b.ionic_strength, sp.ionic_strength),
-        table(a.water_activity, b.water_activity, sp.water_activity),
-        table(a.pH, b.pH, sp.pH),
-    ]
-
-    # barycentric weights of the Chebyshev-Lobatto nodes (ascending order: the same)
-    weight = (-1.0) ** np.arange(n_in + 2)
-    weight[[0, -1]] *= 0.5
-
-    def seed_of(x: FloatArray, at: IndexArray) -> SpeciationResult:
-        has = slot[at] >= 0
-        if not has.any():
-            return other(x, at)
-        seed = a.take(at)
-        rest = np.flatnonzero(~has)
-        if rest.size:
-            seed.put(rest, other(x[rest], at[rest]))
-        use = np.flatnonzero(has)
-        s = slot[at[use]]
-        pos = xi[s]
-        d = np.clip(x[use], pos[:, 0], pos[:, -1])[:, None] - pos
-        on = d == 0.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lam = weight / d
-        lam = np.where(on.any(axis=1, keepdims=True), on.astype(float), lam)
-        lam /= lam.sum(axis=1, keepdims=True)
-        every = s.size == rows.size and bool((s == np.arange(s.size)).all())
-        for f, out in zip(fields, (seed.molality, seed.ionic_strength,
-                                   seed.water_activity, seed.pH), strict=True):  # fmt: skip
-            at_nodes = f if every else f[s]
-            if f.ndim == 3:
-                out[use] = np.einsum("mk,mks->ms", lam, at_nodes)
-            else:
-                out[use] = np.einsum("mk,mk->m", lam, at_nodes)
-        return seed
-
-    return seed_of
 
 
 # --- state blocks -----------------------------------------------------------------------------
@@ -968,8 +1025,15 @@ def solve(
         u_hi = np.where(xi_eq >= 0, 0.0, u0[:, 0])
         tol = max(1e-3 * problem.rtol, 1e-12)
         assert seed_of is not None
-        curve = _build_curve(liquid, rows, lo, hi, u_lo, u_hi, tol, seed_of)
-        out_seed = _seed_nodes(liquid, eq, curve, seed_of)
+        grows = xi_eq >= 0
+        both = [(a, b, grows.reshape(-1, *([1] * (a.ndim - 1))))
+                for a, b in zip(_seed_fields(liquid.initial), _seed_fields(eq.speciation),
+                                strict=True)]  # fmt: skip
+        ends = ([np.where(g, b, a) for a, b, g in both], [np.where(g, a, b) for a, b, g in both])
+        curve = _build_curve(liquid, rows, lo, hi, u_lo, u_hi, tol, seed_of, ends)
+        if curve.first is not None:
+            # the output times start from the first level's nodes
+            out_seed = curve.first.take(curve.ok[curve.first.rows]).seeds(liquid.initial, seed_of)
         nodes[:] = curve.nodes
         curve_rows = rows[curve.ok[rows]]
         direct_rows = np.setdiff1d(direct_rows, curve_rows)
