@@ -453,6 +453,20 @@ class _Curve:
 _SEED_FIELDS = ("molality", "ionic_strength", "water_activity", "pH")
 
 
+def _seed_record(
+    template: SpeciationResult, rows: IndexArray, fields: list[FloatArray]
+) -> SpeciationResult:
+    """A start for the rows ``rows``: :data:`_SEED_FIELDS` given, the rest ``template``'s."""
+    molality, ionic_strength, water_activity, ph = fields  # as _SEED_FIELDS
+    return replace(
+        template, molality=molality, ionic_strength=ionic_strength,
+        water_activity=water_activity, pH=ph, log_gamma=template.log_gamma[rows],
+        totals=template.totals[rows],
+        converged=template.converged[rows], residual=template.residual[rows],
+        iterations=template.iterations[rows], reason=template.reason[rows],
+    )  # fmt: skip
+
+
 def _seed_fields(sp: SpeciationResult) -> list[FloatArray]:
     """The arrays of ``sp`` named in :data:`_SEED_FIELDS`."""
     return [np.asarray(getattr(sp, name)) for name in _SEED_FIELDS]
@@ -476,6 +490,40 @@ class _Nodes:
         """The same nodes for the rows ``rows[keep]``."""
         return _Nodes(self.rows[keep], self.xi[keep], [f[keep] for f in self.fields])
 
+    def interpolate(self, x: FloatArray, s: IndexArray) -> list[FloatArray]:
+        """:data:`_SEED_FIELDS` at ξ = ``x`` (q,) of the table's rows ``s`` (q,).
+
+        Parameters
+        ----------
+        x
+            ξ, clipped to the nodes' interval.
+        s
+            Positions in ``rows``.
+
+        Returns
+        -------
+        list of FloatArray
+            Each field at those points (q, ...).
+        """
+        k = self.xi.shape[1]
+        weight = (-1.0) ** np.arange(k)
+        weight[[0, -1]] *= 0.5
+        pos = self.xi[s]
+        d = np.clip(x, pos[:, -1], pos[:, 0])[:, None] - pos
+        on = d == 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = weight / d
+        lam = np.where(on.any(axis=1, keepdims=True), on.astype(float), lam)
+        lam /= lam.sum(axis=1, keepdims=True)
+        m = self.rows.size
+        c = s.size // m if m else 0
+        if c and s.size == c * m and bool((s.reshape(m, c) == np.arange(m)[:, None]).all()):
+            # c points in each row of the table, in its order: no copy of the table
+            lam3 = lam.reshape(m, c, k)
+            return [np.einsum("mck,mk...->mc...", lam3, f).reshape(s.size, *f.shape[2:])
+                    for f in self.fields]  # fmt: skip
+        return [np.einsum("qk,qk...->q...", lam, f[s]) for f in self.fields]
+
     def seeds(self, template: SpeciationResult, other: SeedOf) -> SeedOf:
         """Starts at ξ interpolated between the nodes; ``other``'s for rows without nodes.
 
@@ -494,35 +542,20 @@ class _Nodes:
         """
         slot = np.full(template.converged.shape[0], -1, dtype=np.intp)
         slot[self.rows] = np.arange(self.rows.size)
-        k = self.xi.shape[1]
-        weight = (-1.0) ** np.arange(k)
-        weight[[0, -1]] *= 0.5
 
         def seed_of(x: FloatArray, at: IndexArray) -> SpeciationResult:
             has = slot[at] >= 0
+            if has.all():
+                return _seed_record(template, at, self.interpolate(x, slot[at]))
             if not has.any():
                 return other(x, at)
             seed = template.take(at)
             rest = np.flatnonzero(~has)
-            if rest.size:
-                seed.put(rest, other(x[rest], at[rest]))
+            seed.put(rest, other(x[rest], at[rest]))
             use = np.flatnonzero(has)
-            s = slot[at[use]]
-            pos = self.xi[s]
-            d = np.clip(x[use], pos[:, -1], pos[:, 0])[:, None] - pos
-            on = d == 0.0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                lam = weight / d
-            lam = np.where(on.any(axis=1, keepdims=True), on.astype(float), lam)
-            lam /= lam.sum(axis=1, keepdims=True)
-            every = s.size == self.rows.size and bool((s == np.arange(s.size)).all())
-            for f, name in zip(self.fields, _SEED_FIELDS, strict=True):
-                at_nodes = f if every else f[s]
-                out = getattr(seed, name)
-                if f.ndim == 3:
-                    out[use] = np.einsum("mk,mks->ms", lam, at_nodes)
-                else:
-                    out[use] = np.einsum("mk,mk->m", lam, at_nodes)
+            for name, value in zip(_SEED_FIELDS, self.interpolate(x[use], slot[at[use]]),
+                                   strict=True):  # fmt: skip
+                getattr(seed, name)[use] = value
             return seed
 
         return seed_of
