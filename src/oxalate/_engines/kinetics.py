@@ -1015,6 +1015,8 @@ def solve(
             initial=np.where(dissolves, seeds, 0.0),
             phases=tab,
             closed=problem.closed,
+            # the initial liquid is the speciation at the pH given
+            start=liquid.initial if problem.ph is not None else None,
         )
     )
 

@@ -197,7 +197,9 @@ class PrecipitationProblem(_Rows):
 
     ``ph`` is None for solutions whose pH comes from electroneutrality;
     ``initial`` (N, P) the moles of each phase present at the start per kg
-    of water.
+    of water.  ``start``: the speciation of ``totals`` at the fixed ``ph``,
+    when the caller has it (the compiled engine then starts from a copy of
+    it instead of speciating again; the numpy engine does not use it).
     """
 
     totals: FloatArray
@@ -209,6 +211,7 @@ class PrecipitationProblem(_Rows):
     tolerance: float = 1e-10
     max_iterations: int = 60
     chunk_size: int | None = None  # rows solved together; None: the engine's default
+    start: SpeciationResult | None = None
 
     @property
     def size(self) -> int:
