@@ -220,6 +220,13 @@ class _Liquid:
     initial: SpeciationResult
     valid: BoolArray  # (N,) initial speciation converged
 
+    @property
+    def seed_columns(self) -> IndexArray:
+        """The molalities a charge balance starts from: the components' free ions (the
+        compiled kernel reads its metals') and the species holding water (W's start)."""
+        held = np.flatnonzero(self.model.nu_w)
+        return np.asarray(np.union1d(np.arange(self.model.n_components), held), dtype=np.intp)
+
     def water_share(self, xi: FloatArray, rows: IndexArray) -> FloatArray:
         """Water moles left per kg of initial water (solvent plus OH⁻ water): (m,)."""
         return np.asarray(1.0 / WATER_MOLAR_MASS + self.oh0[rows] - rowdot(xi, self.phases.water))
@@ -449,15 +456,19 @@ class _Curve:
         return g + known, dg + dknown
 
 
-#: The fields of a speciation a charge balance starts from (:func:`.compiled.speciate_balanced`).
+#: The fields of a speciation a charge balance starts from (:func:`.compiled.speciate_balanced`);
+#: of the molalities, the columns of :attr:`_Liquid.seed_columns`.
 _SEED_FIELDS = ("molality", "ionic_strength", "water_activity", "pH")
 
 
 def _seed_record(
-    template: SpeciationResult, rows: IndexArray, fields: list[FloatArray]
+    template: SpeciationResult, rows: IndexArray, fields: list[FloatArray], columns: IndexArray
 ) -> SpeciationResult:
-    """A start for the rows ``rows``: :data:`_SEED_FIELDS` given, the rest ``template``'s."""
-    molality, ionic_strength, water_activity, ph = fields  # as _SEED_FIELDS
+    """A start for the rows ``rows``: :data:`_SEED_FIELDS` given (the molalities of
+    ``columns``), the rest ``template``'s."""
+    part, ionic_strength, water_activity, ph = fields  # as _SEED_FIELDS
+    molality = template.molality[rows]
+    molality[:, columns] = part
     return replace(
         template, molality=molality, ionic_strength=ionic_strength,
         water_activity=water_activity, pH=ph, log_gamma=template.log_gamma[rows],
@@ -467,9 +478,10 @@ def _seed_record(
     )  # fmt: skip
 
 
-def _seed_fields(sp: SpeciationResult) -> list[FloatArray]:
-    """The arrays of ``sp`` named in :data:`_SEED_FIELDS`."""
-    return [np.asarray(getattr(sp, name)) for name in _SEED_FIELDS]
+def _seed_fields(sp: SpeciationResult, columns: IndexArray) -> list[FloatArray]:
+    """The arrays of ``sp`` named in :data:`_SEED_FIELDS` (the molalities of ``columns``)."""
+    return [np.asarray(sp.molality[:, columns]),
+            *(np.asarray(getattr(sp, name)) for name in _SEED_FIELDS[1:])]  # fmt: skip
 
 
 @dataclass
@@ -485,10 +497,11 @@ class _Nodes:
     rows: IndexArray  # (m,)
     xi: FloatArray  # (m, K), z descending: hi first, lo last
     fields: list[FloatArray]  # _SEED_FIELDS at the nodes, (m, K, ...) each
+    columns: IndexArray  # the molalities in fields[0]
 
     def take(self, keep: BoolArray) -> _Nodes:
         """The same nodes for the rows ``rows[keep]``."""
-        return _Nodes(self.rows[keep], self.xi[keep], [f[keep] for f in self.fields])
+        return _Nodes(self.rows[keep], self.xi[keep], [f[keep] for f in self.fields], self.columns)
 
     def interpolate(self, x: FloatArray, s: IndexArray) -> list[FloatArray]:
         """:data:`_SEED_FIELDS` at ξ = ``x`` (q,) of the table's rows ``s`` (q,).
@@ -546,15 +559,16 @@ class _Nodes:
         def seed_of(x: FloatArray, at: IndexArray) -> SpeciationResult:
             has = slot[at] >= 0
             if has.all():
-                return _seed_record(template, at, self.interpolate(x, slot[at]))
+                return _seed_record(template, at, self.interpolate(x, slot[at]), self.columns)
             if not has.any():
                 return other(x, at)
             seed = template.take(at)
             rest = np.flatnonzero(~has)
             seed.put(rest, other(x[rest], at[rest]))
             use = np.flatnonzero(has)
-            for name, value in zip(_SEED_FIELDS, self.interpolate(x[use], slot[at[use]]),
-                                   strict=True):  # fmt: skip
+            part, *rest_fields = self.interpolate(x[use], slot[at[use]])
+            seed.molality[use[:, None], self.columns] = part
+            for name, value in zip(_SEED_FIELDS[1:], rest_fields, strict=True):
                 getattr(seed, name)[use] = value
             return seed
 
@@ -594,7 +608,7 @@ def _curve_nodes(
     x = xs[:, cols].ravel()
     rr = np.repeat(todo, cols.size)
     sp, _, _, u = curve.liquid.exact(x[:, None], rr, 1e-3 * tol, start(x, rr))
-    for f, part in zip(fields, _seed_fields(sp), strict=True):
+    for f, part in zip(fields, _seed_fields(sp, curve.liquid.seed_columns), strict=True):
         f[:, cols] = part.reshape(m, cols.size, *part.shape[1:])
     known, _ = curve.known(x, rr)
     return np.asarray((u[:, 0] - known).reshape(m, cols.size))
@@ -622,6 +636,7 @@ def _build_curve(
     todo = rows.copy()
     values: dict[int, FloatArray] = {}  # row -> g at the current nodes
     table: _Nodes | None = None  # the speciation at the current nodes of the rows todo
+    columns = liquid.seed_columns
     k = _FIRST_NODES
     prev_k = 0
     while todo.size and k <= _MAX_NODES:
@@ -645,7 +660,7 @@ def _build_curve(
             even = np.arange(2, k - 1, 2)
             g[:, even] = _curve_nodes(curve, todo, xs, even, seed_of, fields, tol)
             coarse = np.arange(0, k, 2)
-            table = _Nodes(todo, xs[:, coarse], [f[:, coarse] for f in fields])
+            table = _Nodes(todo, xs[:, coarse], [f[:, coarse] for f in fields], columns)
         else:
             assert table is not None
             g[:, ::2] = np.stack([values[r] for r in todo])
@@ -653,7 +668,7 @@ def _build_curve(
                 f[:, ::2] = prev
         g[:, odd] = _curve_nodes(curve, todo, xs, odd, table.seeds(liquid.initial, seed_of),
                                  fields, tol)  # fmt: skip
-        table = _Nodes(todo, xs, fields)
+        table = _Nodes(todo, xs, fields, columns)
         if prev_k == 0:
             curve.first = table
         c = _coefficients(g)
@@ -1062,7 +1077,8 @@ def solve(
         assert seed_of is not None
         grows = xi_eq >= 0
         both = [(a, b, grows.reshape(-1, *([1] * (a.ndim - 1))))
-                for a, b in zip(_seed_fields(liquid.initial), _seed_fields(eq.speciation),
+                for a, b in zip(_seed_fields(liquid.initial, liquid.seed_columns),
+                                _seed_fields(eq.speciation, liquid.seed_columns),
                                 strict=True)]  # fmt: skip
         ends = ([np.where(g, b, a) for a, b, g in both], [np.where(g, a, b) for a, b, g in both])
         curve = _build_curve(liquid, rows, lo, hi, u_lo, u_hi, tol, seed_of, ends)
