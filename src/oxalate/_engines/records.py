@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from enum import IntEnum
+from functools import cached_property
 from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
@@ -138,14 +139,17 @@ class SpeciationProblem(_Rows):
         """No charge balance: the compiled kernel's case."""
         return not self.solve_ph and self.balance < 0
 
-    @property
+    @cached_property
     def valid(self) -> BoolArray:
-        """Rows whose totals, temperature and pH are all finite."""
-        return np.asarray(
+        """Rows whose totals, temperature and pH are all finite (computed once per record,
+        read-only)."""
+        out = np.asarray(
             np.all(np.isfinite(self.totals), axis=1)
             & np.isfinite(self.temperature)
             & np.isfinite(self.ph)
         )
+        out.flags.writeable = False
+        return out
 
 
 @dataclass(frozen=True)
