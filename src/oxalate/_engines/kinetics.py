@@ -25,7 +25,9 @@ Two couplings of the rates to the liquid:
     exactly, is taken out, and what remains (free fractions, activity
     coefficients) is smooth.  Rows start with 7 nodes and double (13, 25,
     49) until the last coefficients fall below the tolerance.  Output times
-    are speciated again exactly.
+    are speciated again exactly (their charge balance starts from the curve's
+    first nodes, interpolated; where nothing has precipitated the initial
+    speciation is the answer).
 ``direct``
     The liquid is speciated at every evaluation of the rates, and du/dξ
     by one more speciation per phase: several phases, or any row whose
