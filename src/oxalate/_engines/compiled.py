@@ -456,6 +456,17 @@ def _initial(
     return sp0, rk.Rows(t, a_ref, a_slope, problem.totals, -ph)
 
 
+def _copied(sp: SpeciationResult) -> SpeciationResult:
+    """A copy of ``sp`` whose arrays a kernel may overwrite (C-ordered)."""
+    return replace(
+        sp, molality=np.array(sp.molality, order="C"), log_gamma=np.array(sp.log_gamma, order="C"),
+        ionic_strength=np.array(sp.ionic_strength), water_activity=np.array(sp.water_activity),
+        pH=np.array(sp.pH), totals=np.array(sp.totals), converged=np.array(sp.converged),
+        residual=np.array(sp.residual, dtype=np.float64),
+        iterations=np.array(sp.iterations, dtype=np.int64), reason=np.array(sp.reason),
+    )  # fmt: skip
+
+
 def _speciated(sp: SpeciationResult) -> rk.Speciated:
     return rk.Speciated(sp.molality, sp.log_gamma, sp.ionic_strength, sp.water_activity,
                         sp.converged)  # fmt: skip
@@ -474,7 +485,12 @@ def precipitate(model: SpeciesModel, problem: PrecipitationProblem) -> Precipita
     n_p = len(tab.keys)
     t = problem.temperature
     ph0 = problem.ph
-    sp, rows = _initial(model, problem.totals, t, ph0)
+    if problem.start is None:
+        sp, rows = _initial(model, problem.totals, t, ph0)
+    else:  # the caller's speciation at ph0: a copy, as the kernel overwrites it
+        sp = _copied(problem.start)
+        a_ref, a_slope = a_line(t)
+        rows = rk.Rows(t, a_ref, a_slope, np.ascontiguousarray(problem.totals), -ph0)
     ok0 = sp.converged.copy()
     phases = rk.Phases(tab.nu, tab.nu_h, tab.water, np.ascontiguousarray(tab.log_k(t)))
     out = rk.PrecipitateOut(

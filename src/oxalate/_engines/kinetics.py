@@ -25,7 +25,9 @@ Two couplings of the rates to the liquid:
     exactly, is taken out, and what remains (free fractions, activity
     coefficients) is smooth.  Rows start with 7 nodes and double (13, 25,
     49) until the last coefficients fall below the tolerance.  Output times
-    are speciated again exactly.
+    are speciated again exactly (their charge balance starts from the curve's
+    first nodes, interpolated; where nothing has precipitated the initial
+    speciation is the answer).
 ``direct``
     The liquid is speciated at every evaluation of the rates, and du/dξ
     by one more speciation per phase: several phases, or any row whose
@@ -220,6 +222,13 @@ class _Liquid:
     initial: SpeciationResult
     valid: BoolArray  # (N,) initial speciation converged
 
+    @property
+    def seed_columns(self) -> IndexArray:
+        """The molalities a charge balance starts from: the components' free ions (the
+        compiled kernel reads its metals') and the species holding water (W's start)."""
+        held = np.flatnonzero(self.model.nu_w)
+        return np.asarray(np.union1d(np.arange(self.model.n_components), held), dtype=np.intp)
+
     def water_share(self, xi: FloatArray, rows: IndexArray) -> FloatArray:
         """Water moles left per kg of initial water (solvent plus OH⁻ water): (m,)."""
         return np.asarray(1.0 / WATER_MOLAR_MASS + self.oh0[rows] - rowdot(xi, self.phases.water))
@@ -245,8 +254,9 @@ class _Liquid:
         wt = self.water_share(xi, rows)
         held = self.oh0[rows]
         if seed is not None:
-            seed_held = rowdot(np.nan_to_num(seed.molality), self.model.nu_w)
-            held = np.where(seed.converged, seed_held, held)
+            with np.errstate(invalid="ignore"):
+                seed_held = rowdot(seed.molality, self.model.nu_w)
+            held = np.where(seed.converged & np.isfinite(seed_held), seed_held, held)
         water = wt / (1.0 / WATER_MOLAR_MASS + held)
         with np.errstate(invalid="ignore", divide="ignore"):
             totals = remaining / water[:, None]
@@ -268,7 +278,7 @@ class _Liquid:
                     charge_offset=self.q0[rows[todo]] / w if self.closed else np.zeros(todo.size),
                     solve_ph=self.closed,
                 ),
-                None if seed is None else seed.take(todo),
+                None if seed is None else seed if todo.size == rows.size else seed.take(todo),
             )
             if sp is None:
                 sp = part
@@ -418,21 +428,22 @@ class _Curve:
     dcoef: FloatArray
     nodes: npt.NDArray[np.int64]  # (N,)
     ok: BoolArray
+    first: _Nodes | None = None  # the first level's nodes
 
     def known(self, xi: FloatArray, rows: IndexArray) -> tuple[FloatArray, FloatArray]:
         """Σ_c ν_c ln T̃_c(ξ) and its derivative in ξ (the exact factor of the totals)."""
         tab = self.liquid.phases
-        nu = tab.nu[0]
-        total0 = self.liquid.total0[rows]
+        used = np.flatnonzero(tab.nu[0])  # the components of the phase
+        nu = tab.nu[0, used]
+        total0 = self.liquid.total0[rows[:, None], used]
         wt = self.liquid.water_share(xi[:, None], rows)
         w0 = 1.0 / WATER_MOLAR_MASS + self.liquid.oh0[rows]
         with np.errstate(divide="ignore", invalid="ignore"):
             rem = total0 - xi[:, None] * nu
             lnt = np.log(rem) - np.log(wt / w0)[:, None]
             dlnt = -nu / rem + (tab.water[0] / wt)[:, None]
-        use = nu != 0
-        value = (nu * np.where(use, lnt, 0.0)).sum(axis=1)
-        slope = (nu * np.where(use, dlnt, 0.0)).sum(axis=1)
+        value = (nu * lnt).sum(axis=1)
+        slope = (nu * dlnt).sum(axis=1)
         return np.asarray(value), np.asarray(slope)
 
     def __call__(self, xi: FloatArray, rows: IndexArray) -> tuple[FloatArray, FloatArray]:
@@ -447,13 +458,176 @@ class _Curve:
         return g + known, dg + dknown
 
 
+#: The fields of a speciation a charge balance starts from (:func:`.compiled.speciate_balanced`);
+#: of the molalities, the columns of :attr:`_Liquid.seed_columns`.
+_SEED_FIELDS = ("molality", "ionic_strength", "water_activity", "pH")
+
+
+def _seed_record(
+    template: SpeciationResult, rows: IndexArray, fields: list[FloatArray], columns: IndexArray
+) -> SpeciationResult:
+    """A start for the rows ``rows``: :data:`_SEED_FIELDS` given (the molalities of
+    ``columns``), the rest ``template``'s."""
+    part, ionic_strength, water_activity, ph = fields  # as _SEED_FIELDS
+    molality = template.molality[rows]
+    molality[:, columns] = part
+    return replace(
+        template, molality=molality, ionic_strength=ionic_strength,
+        water_activity=water_activity, pH=ph, log_gamma=template.log_gamma[rows],
+        totals=template.totals[rows],
+        converged=template.converged[rows], residual=template.residual[rows],
+        iterations=template.iterations[rows], reason=template.reason[rows],
+    )  # fmt: skip
+
+
+def _seed_fields(sp: SpeciationResult, columns: IndexArray) -> list[FloatArray]:
+    """The arrays of ``sp`` named in :data:`_SEED_FIELDS` (the molalities of ``columns``)."""
+    return [np.asarray(sp.molality[:, columns]),
+            *(np.asarray(getattr(sp, name)) for name in _SEED_FIELDS[1:])]  # fmt: skip
+
+
+@dataclass
+class _Nodes:
+    """The liquid's speciation at one level's Chebyshev-Lobatto nodes in ξ, for some rows.
+
+    Between the nodes it is interpolated (barycentric formula of the Lobatto
+    points) to start the charge balance at any ξ of the interval: the Newton
+    starts at about the interpolation's error from its root and ends at the
+    same root, to its tolerance.
+    """
+
+    rows: IndexArray  # (m,)
+    xi: FloatArray  # (m, K), z descending: hi first, lo last
+    fields: list[FloatArray]  # _SEED_FIELDS at the nodes, (m, K, ...) each
+    columns: IndexArray  # the molalities in fields[0]
+
+    def take(self, keep: BoolArray) -> _Nodes:
+        """The same nodes for the rows ``rows[keep]``."""
+        return _Nodes(self.rows[keep], self.xi[keep], [f[keep] for f in self.fields], self.columns)
+
+    def interpolate(self, x: FloatArray, s: IndexArray) -> list[FloatArray]:
+        """:data:`_SEED_FIELDS` at ξ = ``x`` (q,) of the table's rows ``s`` (q,).
+
+        Parameters
+        ----------
+        x
+            ξ, clipped to the nodes' interval.
+        s
+            Positions in ``rows``.
+
+        Returns
+        -------
+        list of FloatArray
+            Each field at those points (q, ...).
+        """
+        k = self.xi.shape[1]
+        weight = (-1.0) ** np.arange(k)
+        weight[[0, -1]] *= 0.5
+        pos = self.xi[s]
+        d = np.clip(x, pos[:, -1], pos[:, 0])[:, None] - pos
+        on = d == 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = weight / d
+        lam = np.where(on.any(axis=1, keepdims=True), on.astype(float), lam)
+        lam /= lam.sum(axis=1, keepdims=True)
+        m = self.rows.size
+        c = s.size // m if m else 0
+        if c and s.size == c * m and bool((s.reshape(m, c) == np.arange(m)[:, None]).all()):
+            # c points in each row of the table, in its order: no copy of the table
+            lam3 = lam.reshape(m, c, k)
+            return [np.einsum("mck,mk...->mc...", lam3, f).reshape(s.size, *f.shape[2:])
+                    for f in self.fields]  # fmt: skip
+        return [np.einsum("qk,qk...->q...", lam, f[s]) for f in self.fields]
+
+    def seeds(self, template: SpeciationResult, other: SeedOf) -> SeedOf:
+        """Starts at ξ interpolated between the nodes; ``other``'s for rows without nodes.
+
+        Parameters
+        ----------
+        template
+            A speciation of every row (N) that gives the fields not interpolated
+            (the initial liquid's).
+        other
+            The starts of the rows these nodes do not hold.
+
+        Returns
+        -------
+        SeedOf
+            ``seed_of(ξ, rows)``.
+        """
+        slot = np.full(template.converged.shape[0], -1, dtype=np.intp)
+        slot[self.rows] = np.arange(self.rows.size)
+
+        def seed_of(x: FloatArray, at: IndexArray) -> SpeciationResult:
+            has = slot[at] >= 0
+            if has.all():
+                return _seed_record(template, at, self.interpolate(x, slot[at]), self.columns)
+            if not has.any():
+                return other(x, at)
+            seed = template.take(at)
+            rest = np.flatnonzero(~has)
+            seed.put(rest, other(x[rest], at[rest]))
+            use = np.flatnonzero(has)
+            part, *rest_fields = self.interpolate(x[use], slot[at[use]])
+            seed.molality[use[:, None], self.columns] = part
+            for name, value in zip(_SEED_FIELDS[1:], rest_fields, strict=True):
+                getattr(seed, name)[use] = value
+            return seed
+
+        return seed_of
+
+
+def _curve_nodes(
+    curve: _Curve, todo: IndexArray, xs: FloatArray, cols: IndexArray, start: SeedOf,
+    fields: list[FloatArray], tol: float,
+) -> FloatArray:  # fmt: skip
+    """g at the nodes ``cols`` of the rows ``todo``, speciated from ``start``.
+
+    Parameters
+    ----------
+    curve
+        The curve being built (its liquid and the exact factor of the totals).
+    todo
+        The rows (m,).
+    xs
+        ξ at every node of the level (m, K).
+    cols
+        The nodes to speciate (c,).
+    start
+        Where their charge balance starts.
+    fields
+        :data:`_SEED_FIELDS` at the level's nodes (m, K, ...): the nodes ``cols``
+        are written.
+    tol
+        The curve's tolerance (the water's is a thousandth of it).
+
+    Returns
+    -------
+    FloatArray
+        g = u - Σ_c ν_c ln T̃_c at those nodes (m, c).
+    """
+    m = todo.size
+    x = xs[:, cols].ravel()
+    rr = np.repeat(todo, cols.size)
+    sp, _, _, u = curve.liquid.exact(x[:, None], rr, 1e-3 * tol, start(x, rr))
+    for f, part in zip(fields, _seed_fields(sp, curve.liquid.seed_columns), strict=True):
+        f[:, cols] = part.reshape(m, cols.size, *part.shape[1:])
+    known, _ = curve.known(x, rr)
+    return np.asarray((u[:, 0] - known).reshape(m, cols.size))
+
+
 def _build_curve(
     liquid: _Liquid, rows: IndexArray, lo: FloatArray, hi: FloatArray, u_lo: FloatArray,
     u_hi: FloatArray, tol: float, seed_of: SeedOf,
+    ends: tuple[list[FloatArray], list[FloatArray]],
 ) -> _Curve:  # fmt: skip
     """Nodes in ξ at 7, 13, 25, 49 Chebyshev-Lobatto points until the tail is below ``tol``.
 
-    ``seed_of(ξ, rows)`` gives the speciation each node's charge balance starts from.
+    ``ends`` holds :data:`_SEED_FIELDS` of every row's liquid at ξ = hi and at
+    ξ = lo.  Every level's new nodes (the odd ones) start their charge balance
+    from the level before (:class:`_Nodes`); the first level's odd nodes from
+    its even ones, which start from ``seed_of(ξ, rows)`` (a coarser set: the
+    curve is still read at 7 nodes first).  ``curve.first`` keeps the first level.
     """
     n = liquid.total0.shape[0]
     coef = np.zeros((n, _MAX_NODES))
@@ -463,29 +637,42 @@ def _build_curve(
     curve = _Curve(liquid, lo.copy(), hi.copy(), coef, dcoef, nodes, ok)
     todo = rows.copy()
     values: dict[int, FloatArray] = {}  # row -> g at the current nodes
+    table: _Nodes | None = None  # the speciation at the current nodes of the rows todo
+    columns = liquid.seed_columns
     k = _FIRST_NODES
     prev_k = 0
     while todo.size and k <= _MAX_NODES:
         z = _lobatto(k)
-        # the nodes not computed at the previous (nested) level
-        new = np.arange(k) if prev_k == 0 else np.arange(1, k, 2)
-        inner = new[(new != 0) & (new != k - 1)]
         m = todo.size
-        g = np.full((m, k), np.nan)
-        if prev_k:
-            g[:, ::2] = np.stack([values[r] for r in todo])
         xi_mid = 0.5 * (hi[todo] + lo[todo])
         xi_half = 0.5 * (hi[todo] - lo[todo])
-        xs = xi_mid[:, None] + xi_half[:, None] * z[None, inner]  # (m, n_inner)
-        rr = np.repeat(todo, inner.size)
-        _, _, _, u = liquid.exact(xs.reshape(-1, 1), rr, 1e-3 * tol, seed_of(xs.ravel(), rr))
-        known, _ = curve.known(xs.ravel(), rr)
-        g[:, inner] = (u[:, 0] - known).reshape(m, inner.size)
+        xs = xi_mid[:, None] + xi_half[:, None] * z[None, :]  # (m, k)
+        g = np.full((m, k), np.nan)
+        fields = [np.empty((m, k, *f.shape[1:])) for f in ends[0]]
+
+        odd = np.arange(1, k, 2)
         if prev_k == 0:
             # z = 1 is hi, z = -1 is lo
+            for f, at_hi, at_lo in zip(fields, *ends, strict=True):
+                f[:, 0] = at_hi[todo]
+                f[:, -1] = at_lo[todo]
             for col, xi_end, u_end in ((0, hi[todo], u_hi[todo]), (k - 1, lo[todo], u_lo[todo])):
                 kn, _ = curve.known(xi_end, todo)
                 g[:, col] = u_end - kn
+            even = np.arange(2, k - 1, 2)
+            g[:, even] = _curve_nodes(curve, todo, xs, even, seed_of, fields, tol)
+            coarse = np.arange(0, k, 2)
+            table = _Nodes(todo, xs[:, coarse], [f[:, coarse] for f in fields], columns)
+        else:
+            assert table is not None
+            g[:, ::2] = np.stack([values[r] for r in todo])
+            for f, prev in zip(fields, table.fields, strict=True):
+                f[:, ::2] = prev
+        g[:, odd] = _curve_nodes(curve, todo, xs, odd, table.seeds(liquid.initial, seed_of),
+                                 fields, tol)  # fmt: skip
+        table = _Nodes(todo, xs, fields, columns)
+        if prev_k == 0:
+            curve.first = table
         c = _coefficients(g)
         tail = np.abs(c[:, -2:]).max(axis=1)
         good = np.isfinite(c).all(axis=1) & (tail <= tol)
@@ -498,6 +685,7 @@ def _build_curve(
         for r, row in zip(todo[keep], g[keep], strict=True):
             values[int(r)] = row
         todo = todo[keep]
+        table = table.take(keep)
         prev_k = k
         k = 2 * k - 1
     return curve
@@ -866,6 +1054,8 @@ def solve(
             initial=np.where(dissolves, seeds, 0.0),
             phases=tab,
             closed=problem.closed,
+            # the initial liquid is the speciation at the pH given
+            start=liquid.initial if problem.ph is not None else None,
         )
     )
 
@@ -873,6 +1063,7 @@ def solve(
     n_states = sum(b.n for b in blocks)
     all_rows = np.arange(n)
     seed_of = _seed_between(liquid, eq) if n_p == 1 else None
+    out_seed = seed_of  # the output times' starts
     scale = _scales(blocks, liquid, all_rows)
     water_density = water_density_kelvin(problem.temperature) * 1e3  # kg/m3
     volume0 = 1.0 / water_density  # m3 of solution per kg of water (dilute)
@@ -894,6 +1085,7 @@ def solve(
     event_state = np.full((n, 2 * n_p, n_states), np.nan)
     steps = np.zeros(n, dtype=np.int64)
     nodes = np.zeros(n, dtype=np.int64)
+    out = _Outputs(y_out, event_time, event_state, steps, converged, reason)
 
     use_curve = problem.coupling == "curve" or (problem.coupling == "auto" and n_p == 1)
     direct_rows = np.flatnonzero(active)
@@ -907,31 +1099,91 @@ def solve(
         u_hi = np.where(xi_eq >= 0, 0.0, u0[:, 0])
         tol = max(1e-3 * problem.rtol, 1e-12)
         assert seed_of is not None
-        curve = _build_curve(liquid, rows, lo, hi, u_lo, u_hi, tol, seed_of)
+        grows = xi_eq >= 0
+        both = [(a, b, grows.reshape(-1, *([1] * (a.ndim - 1))))
+                for a, b in zip(_seed_fields(liquid.initial, liquid.seed_columns),
+                                _seed_fields(eq.speciation, liquid.seed_columns),
+                                strict=True)]  # fmt: skip
+        ends = ([np.where(g, b, a) for a, b, g in both], [np.where(g, a, b) for a, b, g in both])
+        curve = _build_curve(liquid, rows, lo, hi, u_lo, u_hi, tol, seed_of, ends)
+        if curve.first is not None:
+            # the output times start from the first level's nodes
+            out_seed = curve.first.take(curve.ok[curve.first.rows]).seeds(liquid.initial, seed_of)
         nodes[:] = curve.nodes
         curve_rows = rows[curve.ok[rows]]
         direct_rows = np.setdiff1d(direct_rows, curve_rows)
         if curve_rows.size:
             system = _System(blocks, scale, volume0, _curve_u(curve), n_p, liquid)
             if integrate_curve is not None and blocks[0].kin.method in (BULK, SEEDED):
-                _run_compiled(integrate_curve, system, curve, problem, curve_rows, y0,
-                              t_int, y_out, event_time, event_state, steps, converged,
-                              reason)  # fmt: skip
+                _run_compiled(integrate_curve, system, curve, problem, curve_rows, y0, t_int, out)
             else:
-                _run(system, problem, curve_rows, y0, t_int, y_out, event_time,
-                     event_state, steps, converged, reason)  # fmt: skip
+                _run(system, problem, curve_rows, y0, t_int, out)
     if direct_rows.size:
         xi_scale = scale[:, [b.start for b in blocks]]
         system = _System(
             blocks, scale, volume0, _direct_u(liquid, problem.rtol, xi_scale), n_p, liquid
         )
-        _run(system, problem, direct_rows, y0, t_int, y_out, event_time,
-             event_state, steps, converged, reason)  # fmt: skip
+        _run(system, problem, direct_rows, y0, t_int, out)
 
     return _assemble(
         model, problem, liquid, blocks, eq, y_out, event_time, event_state, steps, nodes,
-        converged, reason, volume0, seed_of,
+        converged, reason, volume0, out_seed,
     )  # fmt: skip
+
+
+@dataclass
+class _Outputs:
+    """Where the integration writes each row's results (rows first but ``y``)."""
+
+    y: FloatArray  # (T, N, n) unscaled states at the output times, y0 where not integrated
+    event_time: FloatArray  # (N, 2 P): detection, first crystal counted
+    event_state: FloatArray  # (N, 2 P, n)
+    steps: npt.NDArray[np.int64]  # (N,)
+    converged: BoolArray  # (N,)
+    reason: ObjectArray  # (N,)
+
+
+def _store(
+    out: _Outputs,
+    problem: CrystallizationProblem,
+    rows: IndexArray,
+    y: FloatArray,
+    event_time: FloatArray,
+    event_state: FloatArray,
+    steps: npt.NDArray[np.int64],
+    bad: BoolArray,
+    why: ObjectArray | list[str],
+) -> None:
+    """Write the integration of the rows ``rows`` into ``out``.
+
+    Parameters
+    ----------
+    out
+        The batch's outputs, written in place.
+    problem
+        The batch (its output times: the finite ones were integrated).
+    rows
+        The rows integrated (m,).
+    y
+        Unscaled states at the finite output times (T_finite, m, n).
+    event_time, event_state
+        Times (m, E) and unscaled states (m, E, n) of the events, E <= 2 P
+        (the first E columns are written).
+    steps
+        Steps taken per row (m,).
+    bad
+        Rows whose integration failed (m,).
+    why
+        Their reasons, one per True of ``bad``.
+    """
+    where = np.flatnonzero(np.isfinite(problem.times))
+    out.y[where[:, None], rows[None, :]] = y
+    n_e = event_time.shape[1]
+    out.event_time[rows, :n_e] = event_time
+    out.event_state[rows, :n_e] = event_state
+    out.steps[rows] = steps
+    out.converged[rows[bad]] = False
+    out.reason[rows[bad]] = why
 
 
 def _run(
@@ -940,12 +1192,7 @@ def _run(
     rows: IndexArray,
     y0: FloatArray,
     t_int: FloatArray,
-    y_out: FloatArray,
-    event_time: FloatArray,
-    event_state: FloatArray,
-    steps: npt.NDArray[np.int64],
-    converged: BoolArray,
-    reason: ObjectArray,
+    out: _Outputs,
 ) -> None:
     """Integrate the rows ``rows`` and write their outputs in place."""
     n_p = system.n_phases
@@ -986,14 +1233,9 @@ def _run(
         n_events=2 * n_p,
         max_steps=problem.max_steps,
     )
-    where = np.flatnonzero(np.isfinite(problem.times))
-    y_out[where[:, None], rows[None, :]] = res.y * sub_scale[None]
-    event_time[rows] = res.event_time
-    event_state[rows] = res.event_state * sub_scale[:, None, :]
-    steps[rows] = res.steps
     bad = ~res.ok
-    converged[rows[bad]] = False
-    reason[rows[bad]] = res.reason[bad]
+    _store(out, problem, rows, res.y * sub_scale[None], res.event_time,
+           res.event_state * sub_scale[:, None, :], res.steps, bad, res.reason[bad])  # fmt: skip
 
 
 def _run_compiled(
@@ -1004,12 +1246,7 @@ def _run_compiled(
     rows: IndexArray,
     y0: FloatArray,
     t_int: FloatArray,
-    y_out: FloatArray,
-    event_time: FloatArray,
-    event_state: FloatArray,
-    steps: npt.NDArray[np.int64],
-    converged: BoolArray,
-    reason: ObjectArray,
+    out: _Outputs,
 ) -> None:
     """:func:`_run` by the compiled per-row integrator: one phase with one state on its curve."""
     if t_int.size == 0:
@@ -1045,14 +1282,11 @@ def _run_compiled(
         y_c, ev_t, ev_y, n_steps, n_rejected, status,
     )  # fmt: skip
     integrate_curve(args)
-    where = np.flatnonzero(np.isfinite(problem.times))
-    y_out[where[:, None], rows[None, :], 0] = y_c * sub_scale[None]
-    event_time[rows, block.index] = ev_t
-    event_state[rows, block.index, 0] = ev_y * sub_scale
-    steps[rows] = n_steps
+    assert block.index == 0 and block.n == 1  # the detection event only: column 0
     bad = status != ode_kernel.ST_OK
-    converged[rows[bad]] = False
-    reason[rows[bad]] = [ode_kernel.STATUS[int(s)] for s in status[bad]]
+    _store(out, problem, rows, (y_c * sub_scale[None])[:, :, None], ev_t[:, None],
+           (ev_y * sub_scale)[:, None, None], n_steps, bad,
+           [ode_kernel.STATUS[int(s)] for s in status[bad]])  # fmt: skip
 
 
 def _assemble(
@@ -1111,13 +1345,29 @@ def _assemble(
             continue
         y = y_out[k]
         xi, _ = system.amounts(y, all_rows)
-        # the charge balance starts near the answer: see _seed_between (one phase), else
-        # the time before
-        if seed_of is not None:
-            seed = seed_of(xi[:, 0], all_rows)
+        # rows where nothing has precipitated (t = 0, rows not integrated): the liquid is
+        # the initial one, speciated already
+        moved = np.flatnonzero(np.any(xi != 0.0, axis=1))
+        if moved.size:
+            # the charge balance starts near the answer: see _seed_nodes and
+            # _seed_between (one phase), else the time before
+            if seed_of is not None:
+                seed = seed_of(xi[moved, 0], moved)
+            else:
+                seed = (speciation[-1] if k else liquid.initial).take(moved)
+            sp_m, w_m, tot_m, u_m = liquid.exact(xi[moved], moved, seed=seed)
+        if moved.size == n:
+            sp, w, tot, u = sp_m, w_m, tot_m, u_m
         else:
-            seed = speciation[-1] if k else liquid.initial
-        sp, w, tot, u = liquid.exact(xi, all_rows, seed=seed)
+            sp = liquid.initial.take(all_rows)
+            w = np.ones(n)
+            tot = np.array(liquid.total0)
+            u = np.array(liquid.u0)
+            if moved.size:
+                sp.put(moved, sp_m)
+                w[moved] = w_m
+                tot[moved] = tot_m
+                u[moved] = u_m
         lost_liquid |= converged & ~sp.converged
         amount[k] = xi
         water[k] = w

@@ -248,7 +248,10 @@ def log_iap(
 
 def speciation_log_iap(model: SpeciesModel, phases: PhaseTable, sp: Any) -> FloatArray:
     """log10 IAP of each phase (N, P) in an engine's speciation result ``sp``."""
-    log_a = component_log_activities(sp.molality, sp.log_gamma, model.gamma_columns, sp.totals)
+    used = np.flatnonzero(phases.nu.any(axis=0))  # the components of the phases only
+    log_a = component_log_activities(
+        sp.molality, sp.log_gamma, model.gamma_columns, sp.totals, used.tolist()
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         log_aw = np.log10(sp.water_activity)
     return log_iap(phases, log_a, log_aw, sp.pH)

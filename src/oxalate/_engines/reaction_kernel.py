@@ -537,6 +537,7 @@ def newton(
     jac: Any,
     prev_x: Any,
     step: Any,
+    cheap_first: bool,
 ) -> tuple[bool, int, float, float]:
     """Damped Newton on one row, in place on ``x`` and ``rd.lag``.
 
@@ -550,7 +551,10 @@ def newton(
     makes them) and, if round-off stops it short, accepts the last point
     where the largest residual is within ``accept``.  Returns converged,
     iterations, the water mass and the largest residual; the work space
-    holds the evaluation at ``x``.
+    holds the evaluation at ``x``.  With ``cheap_first`` the start is
+    evaluated without the Jacobian first (for a start that is likely the
+    root): the same result and iterations, one evaluation more if it is not
+    (``w.jac0`` is not written when the start is the root).
     """
     rd_lag = rd.lag
     rd_active = rd.active
@@ -563,7 +567,7 @@ def newton(
     halvings = 0
     worst = np.inf
     water = 1.0
-    cheap = False  # the last step should have converged: try without the Jacobian first
+    cheap = cheap_first  # the last step should have converged: try without the Jacobian first
     for it in range(max_iter + 1):
         if cheap:
             cheap = False
@@ -843,7 +847,7 @@ def _active_set_rounds(
     for _round in range(3 * n_p + 3):
         conv, it_n, _, worst = newton(
             PRECIPITATE, closed, x, nx, n_p, 0.0, 0.0, 1e-1 * tol, max_iter, tol, rd, w,
-            f, jac, prev_x, step,
+            f, jac, prev_x, step, False,
         )  # fmt: skip
         its += it_n
         if not conv:
@@ -1141,7 +1145,7 @@ def search_block(
                 continue
         conv, its, _, _ = newton(
             se_kind, closed, x, nx, 1, se_s_lo[row], se_s_hi, 1e-1 * tol, max_iter, tol, rd, w,
-            f, jac, prev_x, step,
+            f, jac, prev_x, step, False,
         )  # fmt: skip
         out_it[row] = its
         if not conv:
@@ -1171,7 +1175,9 @@ def balance_block(
     the pH and solves ln T of the ion ``ba.component`` instead.  Each row starts
     from its speciation ``sp`` at ``rows.log_ah0`` (the seed pH, or the pH
     held), which it overwrites with the balanced one; rows whose start did not
-    converge are left, not converged, for the numpy engine.
+    converge are left, not converged, for the numpy engine.  After a row that
+    started at its root (a seed from nearby states often is), the next row's
+    start is first evaluated without the Jacobian: only the cost changes.
     """
     ns = sv.log_k25.shape[0]
     kind = ba.kind
@@ -1195,6 +1201,9 @@ def balance_block(
     b = ba.component
     if kind == BALANCE:
         ratio[b] = 1.0
+    # the row before started at its root: so may this one (seeded from nearby states);
+    # the result is the same either way, only the cost differs
+    near = False
     for row in range(lo, hi):
         out.ok[row] = False
         out.it[row] = 0
@@ -1222,8 +1231,9 @@ def balance_block(
         )  # fmt: skip
         conv, its, _, worst = newton(
             kind, True, x, nx, 0, ba.s_lo, ba.s_hi, 1e-1 * tol, max_iter, tol, rd, w, f, jac,
-            prev_x, step,
+            prev_x, step, near,
         )  # fmt: skip
+        near = conv and its == 0
         out.it[row] = its
         out.res[row] = worst
         if not conv:

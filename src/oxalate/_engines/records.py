@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 from enum import IntEnum
+from functools import cached_property
 from typing import Any, TypeAlias, TypeVar
 
 import numpy as np
@@ -138,14 +139,17 @@ class SpeciationProblem(_Rows):
         """No charge balance: the compiled kernel's case."""
         return not self.solve_ph and self.balance < 0
 
-    @property
+    @cached_property
     def valid(self) -> BoolArray:
-        """Rows whose totals, temperature and pH are all finite."""
-        return np.asarray(
+        """Rows whose totals, temperature and pH are all finite (computed once per record,
+        read-only)."""
+        out = np.asarray(
             np.all(np.isfinite(self.totals), axis=1)
             & np.isfinite(self.temperature)
             & np.isfinite(self.ph)
         )
+        out.flags.writeable = False
+        return out
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,9 @@ class PrecipitationProblem(_Rows):
 
     ``ph`` is None for solutions whose pH comes from electroneutrality;
     ``initial`` (N, P) the moles of each phase present at the start per kg
-    of water.
+    of water.  ``start``: the speciation of ``totals`` at the fixed ``ph``,
+    when the caller has it (the compiled engine then starts from a copy of
+    it instead of speciating again; the numpy engine does not use it).
     """
 
     totals: FloatArray
@@ -209,6 +215,7 @@ class PrecipitationProblem(_Rows):
     tolerance: float = 1e-10
     max_iterations: int = 60
     chunk_size: int | None = None  # rows solved together; None: the engine's default
+    start: SpeciationResult | None = None
 
     @property
     def size(self) -> int:
