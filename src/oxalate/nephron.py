@@ -285,9 +285,11 @@ class Transit:
         The size classes' pivots. [m]
     converged : numpy.ndarray of bool
         Rows computed in full: the liquid speciated at every node and, with
-        ``aggregation``, the population integrated.  The other rows are NaN
-        (False in the boolean flags), and one :class:`~oxalate.OxalateRowWarning`
-        names them.
+        ``aggregation``, the population integrated.  A row whose liquid fails
+        at a node is NaN throughout (False in the boolean flags); a row whose
+        population fails keeps its crystal-free profile and single-crystal
+        bound, with the population's attributes NaN.  One
+        :class:`~oxalate.OxalateRowWarning` names the failed rows.
     reason : numpy.ndarray of str
         Why a row failed, with the time of the first node that did ("" when
         it did not).
@@ -358,6 +360,7 @@ def transit(
     aggregation: Aggregation | None = None,
     grid: Grid | None = None,
     rtol: float = 1e-4,
+    max_steps: int = 20_000,
     activity_model: str = "davies",
     constants: Any = "default",
 ) -> Transit:
@@ -403,6 +406,9 @@ def transit(
         Relative tolerance of the population's integration (1e-10 to
         1e-2).  The default 1e-4 resolves the largest class (a factor 2 in
         volume) and is several times faster than 1e-6.
+    max_steps : int
+        Steps (accepted and rejected) allowed per row in each segment before
+        the row is given up as failed (its ``reason`` says so).
     activity_model, constants
         As for :func:`oxalate.speciate`.
 
@@ -470,6 +476,8 @@ def transit(
         raise TypeError(f"grid={grid!r} must be an oxalate.kinetics.Grid")
     if not (isinstance(rtol, float | int) and 1e-10 <= rtol <= 1e-2):
         raise ValueError(f"rtol={rtol!r} must be a number in [1e-10, 1e-2]")
+    if not (isinstance(max_steps, int | np.integer) and max_steps > 0):
+        raise ValueError(f"max_steps={max_steps!r} must be a positive integer")
     if not isinstance(nodes_per_segment, int | np.integer) or nodes_per_segment < 2:
         raise ValueError(f"nodes_per_segment={nodes_per_segment!r} must be an integer >= 2")
     phase, _, _ = phase_info(phase, constants)
@@ -569,29 +577,34 @@ def transit(
         assert nucleation is not None
         population = _population(
             filtrate, nephron, factor, n, phase, growth, nucleation, aggregation, grid, rtol,
-            count, activity_model, constants,
+            int(max_steps), count, activity_model, constants,
         )  # fmt: skip
         lost = row_ok & ~population.pop("converged")
         reason[lost] = population.pop("reason")[lost]
-        row_ok &= ~lost
-    failed = ~row_ok
+    else:
+        lost = np.zeros(shape, dtype=bool)
+    liquid_ok = row_ok.copy()  # the crystal-free profile and bound stand without the population
+    row_ok &= ~lost
 
-    def nan_where_failed(x: FloatArray) -> FloatArray:
-        return np.where(
-            failed.reshape(failed.shape + (1,) * (np.ndim(x) - failed.ndim)), np.nan, x
-        )
+    def expand(mask: npt.NDArray[np.bool_], x: Any) -> npt.NDArray[np.bool_]:
+        return mask.reshape(mask.shape + (1,) * (np.ndim(x) - mask.ndim))
+
+    def nan_where(mask: npt.NDArray[np.bool_], x: FloatArray) -> FloatArray:
+        return np.where(expand(mask, x), np.nan, x)
 
     for key in ("depleted_supersaturation", "particles", "distribution"):
         if key in population:
-            population[key] = nan_where_failed(population[key])
+            population[key] = nan_where(~row_ok, population[key])
     for key in ("precipitated", "largest_aggregate"):
         if key in population:
-            population[key] = Quantity(nan_where_failed(population[key].m), population[key].u)
+            population[key] = Quantity(nan_where(~row_ok, population[key].m), population[key].u)
     for key in ("aggregate_retained", "aggregate_retained_at_bellini"):
         if key in population:
-            population[key] = population[key] & row_ok.reshape(
-                row_ok.shape + (1,) * (np.ndim(population[key]) - row_ok.ndim)
-            )
+            population[key] = population[key] & expand(row_ok, population[key])
+
+    def nan_where_failed(x: FloatArray) -> FloatArray:
+        return nan_where(~liquid_ok, x)
+
     warn_failed_rows("nephron.transit", reason, filtrate.labels)
     return Transit(
         segments=tuple(s.name for s in segs),
@@ -604,8 +617,8 @@ def transit(
         nucleation_time=Quantity(nan_where_failed(start), "s"),
         nuclei=nan_where_failed(nuclei[..., ends]),
         largest_size=Quantity(nan_where_failed(largest), "m"),
-        retained=(largest >= diameters) & row_ok[..., None],
-        retained_at_bellini=(largest[..., -1] >= nephron.retention_size) & row_ok,
+        retained=(largest >= diameters) & liquid_ok[..., None],
+        retained_at_bellini=(largest[..., -1] >= nephron.retention_size) & liquid_ok,
         converged=row_ok,
         reason=reason,
         **population,
@@ -623,6 +636,7 @@ def _population(
     aggregation: Aggregation,
     grid: Grid | None,
     rtol: float,
+    max_steps: int,
     count: float,
     activity_model: str,
     constants: Any,
@@ -664,7 +678,7 @@ def _population(
     problem = engine.TransitProblem(
         totals=totals.astype(np.float64), temperature=temperature, knots=knots, water=water,
         solute=solute, ph=ph, phases=engines.phase_table(cs, (phase,)), kinetics=kin,
-        grid=sgrid, times=times, rtol=float(rtol), count=count,
+        grid=sgrid, times=times, rtol=float(rtol), count=count, max_steps=max_steps,
         liquid_volume=1e-3 / _WATER_DENSITY,
     )  # fmt: skip
 
