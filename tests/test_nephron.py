@@ -370,3 +370,26 @@ def test_a_population_that_runs_out_of_steps_is_flagged_and_the_others_kept() ->
                                rtol=1e-12)  # fmt: skip
     with pytest.raises(ValueError, match="max_steps"):
         nephron.transit(filtrates([2e-6]), max_steps=0)
+
+
+def test_transit_reads_in_a_notebook_and_as_a_table(
+    hyperoxaluric: dict[str, nephron.Transit],
+) -> None:
+    pd = pytest.importorskip("pandas")
+    tr = hyperoxaluric["aggregating"]
+    text = repr(tr)
+    assert text.startswith("Transit (1,) through 6 segments (170.4 s): 1 of 1 converged")
+    assert "largest aggregate" in text and "retained at the ducts of Bellini" in text
+    assert len(text) < 2000  # a summary, not the arrays
+    assert "<table" in tr._repr_html_()
+    df = tr.to_dataframe()
+    assert isinstance(df, pd.DataFrame) and df.shape[0] == 6
+    assert list(df["segment"]) == list(tr.segments)
+    np.testing.assert_array_equal(df["time"], tr.time.m_as("s"))
+    np.testing.assert_array_equal(df["largest_aggregate"], tr.largest_aggregate.m_as("m")[0])
+    # the outlet's depleted Ω is the last node of each segment
+    assert df["depleted_supersaturation"].iloc[-1] == tr.depleted_supersaturation[0, -1]
+    # without a population the table has no population columns
+    plain = nephron.transit(filtrates([3e-5, 2e-6])).to_dataframe()
+    assert plain.shape == (12, 10) and "particles" not in plain
+    assert list(plain["row"]) == [0] * 6 + [1] * 6

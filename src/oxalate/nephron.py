@@ -80,6 +80,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from ._display import Summarized, failed_rows
 from ._errors import OxalateRowWarning, warn_failed_rows
 from ._kinetics_inputs import phase_info
 from .kinetics import (
@@ -225,8 +226,8 @@ def default_human() -> Nephron:
     )
 
 
-@dataclass(frozen=True)
-class Transit:
+@dataclass(frozen=True, repr=False)
+class Transit(Summarized):
     """The result of :func:`transit`: per row (leading axes) and per segment (last).
 
     Attributes
@@ -317,6 +318,86 @@ class Transit:
     sizes: Any = None
     converged: npt.NDArray[np.bool_] = field(default_factory=lambda: np.ones((), dtype=bool))
     reason: npt.NDArray[np.object_] = field(default_factory=lambda: np.full((), "", dtype=object))
+
+    def _summary(self) -> tuple[str, list[tuple[str, Any, str]]]:
+        batch = np.shape(self.converged)
+        title = (
+            f"Transit {batch if batch else '(one filtrate)'} through {len(self.segments)} "
+            f"segments ({float(self.time.m_as('s')[-1]):g} s): "
+            f"{int(np.count_nonzero(self.converged))} of {int(np.size(self.converged))} converged"
+        )
+        rows: list[tuple[str, Any, str]] = [
+            ("first Ω > 1", self.first_supersaturated.m_as("s"), "s"),
+            ("crystal grows from", self.nucleation_time.m_as("s"), "s"),
+            ("Ω at the end", self.supersaturation[..., -1], ""),
+            ("largest single crystal", self.largest_size.m_as("um")[..., -1], "µm"),
+        ]
+        if self.largest_aggregate is not None:
+            rows.append(("largest aggregate", self.largest_aggregate.m_as("um")[..., -1], "µm"))
+            rows.append(("particles at the end", np.asarray(self.particles)[..., -1], "1/kg"))
+            retained = self.retained_at_bellini | np.asarray(self.aggregate_retained_at_bellini)
+        else:
+            retained = self.retained_at_bellini
+        rows.append(("retained at the ducts of Bellini", retained, ""))
+        rows += failed_rows(self.reason, self.converged)
+        return title, rows
+
+    def to_dataframe(self) -> Any:
+        """A long table: one row per filtrate and segment outlet (pandas needed).
+
+        Columns: ``row`` (flat index in the batch), ``segment``, ``time`` [s],
+        ``supersaturation``, ``max_supersaturation``, ``nuclei`` [1/kg],
+        ``largest_size`` [m], ``retained``; with a population also
+        ``depleted_supersaturation``, ``precipitated`` [mol/kg], ``particles``
+        [1/kg], ``largest_aggregate`` [m], ``aggregate_retained``; then
+        ``converged`` and ``reason``.
+
+        Examples
+        --------
+        >>> import pytest
+        >>> _ = pytest.importorskip("pandas")
+        >>> import oxalate
+        >>> from oxalate import nephron
+        >>> plasma = oxalate.Solution(calcium="1.3 mmol/kg", oxalate="30 umol/kg",
+        ...     sodium="140 mmol/kg", chloride="110 mmol/kg", temperature="37 degC")
+        >>> df = nephron.transit(plasma).to_dataframe()
+        >>> df.shape  # one filtrate, six segments, ten columns
+        (6, 10)
+        >>> str(df["segment"].iloc[-1]), round(float(df["supersaturation"].iloc[-1]), 1)
+        ('collecting duct', 107.6)
+        """
+        try:
+            import pandas as pd
+        except ImportError as err:  # pragma: no cover - depends on the environment
+            raise ImportError("to_dataframe() needs pandas: pip install pandas") from err
+        n_s = len(self.segments)
+        n = int(np.size(self.converged))
+
+        def col(x: Any) -> Any:
+            return np.asarray(x).reshape(n * n_s)
+
+        per_segment = np.asarray(self.node_supersaturation).shape[-1] // n_s
+        outlets = np.arange(1, n_s + 1) * per_segment - 1
+        flat: dict[str, Any] = {
+            "row": np.repeat(np.arange(n), n_s),
+            "segment": np.tile(np.asarray(self.segments, dtype=object), n),
+            "time": np.tile(self.time.m_as("s"), n),
+            "supersaturation": col(self.supersaturation),
+            "max_supersaturation": col(self.max_supersaturation),
+            "nuclei": col(self.nuclei),
+            "largest_size": col(self.largest_size.m_as("m")),
+            "retained": col(self.retained),
+        }
+        if self.largest_aggregate is not None:
+            depleted = np.asarray(self.depleted_supersaturation)[..., outlets]
+            flat["depleted_supersaturation"] = col(depleted)
+            flat["precipitated"] = col(self.precipitated.m_as("mol/kg"))
+            flat["particles"] = col(self.particles)
+            flat["largest_aggregate"] = col(self.largest_aggregate.m_as("m"))
+            flat["aggregate_retained"] = col(self.aggregate_retained)
+        flat["converged"] = np.repeat(np.ravel(self.converged), n_s)
+        flat["reason"] = np.repeat(np.ravel(self.reason), n_s)
+        return pd.DataFrame(flat)
 
 
 def _residence_factor(residence: Any) -> float:
