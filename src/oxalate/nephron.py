@@ -413,6 +413,11 @@ def _residence_factor(residence: Any) -> float:
     return factor
 
 
+def _bounds_column(component: str) -> int:
+    """The column of a component's lumen fraction in the boundary profiles of :func:`transit`."""
+    return {"Ca": 1, "Ox": 2}.get(component, 3)  # 3: every other solute (Segment.salts)
+
+
 def _first_crossing(t: FloatArray, y: FloatArray, level: Any) -> FloatArray:
     """First time y reaches level along the last axis, linear between nodes; inf if never."""
     above = y >= level
@@ -570,28 +575,30 @@ def transit(
     if not (np.isfinite(count) and count > 0):
         raise ValueError(f"nucleus_count={nucleus_count!r} must be positive")
 
-    # Fractions and pH at the nodes: linear in time inside each segment.
+    # Fractions and pH at the segment boundaries, then at the nodes (linear in time inside
+    # each segment); the population's engine takes the same boundaries and nodes.
     segs = nephron.segments
     n = int(nodes_per_segment)
-    inlet = np.array([1.0, 1.0, 1.0, 1.0, nephron.filtrate_pH])
+    bounds = np.array(
+        [[1.0, 1.0, 1.0, 1.0, nephron.filtrate_pH]]
+        + [[s.water, s.calcium, s.oxalate, s.salts, s.pH] for s in segs]
+    )  # (segments + 1, 5): water, Ca, Ox, every other solute, pH
     times, fractions, seg_end = [], [], []
     t0 = 0.0
-    for s in segs:
-        outlet = np.array([s.water, s.calcium, s.oxalate, s.salts, s.pH])
-        u = np.linspace(0.0, 1.0, n)
+    u = np.linspace(0.0, 1.0, n)
+    for s, inlet, outlet in zip(segs, bounds[:-1], bounds[1:], strict=True):
         times.append(t0 + u * s.residence_time * factor)
         fractions.append(inlet + u[:, None] * (outlet - inlet))
         t0 += s.residence_time * factor
         seg_end.append(len(times) * n - 1)
-        inlet = outlet
     node_t = np.concatenate(times)
     frac = np.concatenate(fractions)  # (nodes, 5)
-    water, ca, ox, salts, ph = frac.T
+    water, ph = frac[:, 0], frac[:, 4]
 
     shape = filtrate.shape
     totals: dict[str, FloatArray] = {}
     for key, value in filtrate.totals.items():
-        scale = {"Ca": ca, "Ox": ox}.get(key, salts) / water
+        scale = frac[:, _bounds_column(key)] / water
         totals[key] = np.broadcast_to(value, shape)[..., None] * scale
     temperature = np.broadcast_to(filtrate.temperature, shape)[..., None] * np.ones_like(node_t)
     liquid = Solution.from_arrays(
@@ -657,8 +664,8 @@ def transit(
     if aggregation is not None:
         assert nucleation is not None
         population = _population(
-            filtrate, nephron, factor, n, phase, growth, nucleation, aggregation, grid, rtol,
-            int(max_steps), count, activity_model, constants,
+            filtrate, nephron, node_t, bounds, phase, growth, nucleation, aggregation, grid,
+            rtol, int(max_steps), count, activity_model, constants,
         )  # fmt: skip
         lost = row_ok & ~population.pop("converged")
         reason[lost] = population.pop("reason")[lost]
@@ -673,15 +680,21 @@ def transit(
     def nan_where(mask: npt.NDArray[np.bool_], x: FloatArray) -> FloatArray:
         return np.where(expand(mask, x), np.nan, x)
 
-    for key in ("depleted_supersaturation", "particles", "distribution"):
-        if key in population:
+    def retention(size: FloatArray) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Retained in each segment and at the end (False for NaN: a failed row)."""
+        return size >= diameters, size[..., -1] >= nephron.retention_size
+
+    if population:
+        for key in ("depleted_supersaturation", "particles", "distribution", "precipitated"):
             population[key] = nan_where(~row_ok, population[key])
-    for key in ("precipitated", "largest_aggregate"):
-        if key in population:
-            population[key] = Quantity(nan_where(~row_ok, population[key].m), population[key].u)
-    for key in ("aggregate_retained", "aggregate_retained_at_bellini"):
-        if key in population:
-            population[key] = population[key] & expand(row_ok, population[key])
+        big = nan_where(~row_ok, population.pop("largest_aggregate"))
+        population["precipitated"] = Quantity(population["precipitated"], "mol/kg")
+        population["largest_aggregate"] = Quantity(big, "m")
+        population["aggregate_retained"], population["aggregate_retained_at_bellini"] = retention(
+            big
+        )
+    largest = nan_where(~liquid_ok, largest)
+    retained, retained_at_bellini = retention(largest)
 
     def nan_where_failed(x: FloatArray) -> FloatArray:
         return nan_where(~liquid_ok, x)
@@ -697,9 +710,9 @@ def transit(
         first_supersaturated=Quantity(nan_where_failed(first_ss), "s"),
         nucleation_time=Quantity(nan_where_failed(start), "s"),
         nuclei=nan_where_failed(nuclei[..., ends]),
-        largest_size=Quantity(nan_where_failed(largest), "m"),
-        retained=(largest >= diameters) & liquid_ok[..., None],
-        retained_at_bellini=(largest[..., -1] >= nephron.retention_size) & liquid_ok,
+        largest_size=Quantity(largest, "m"),
+        retained=retained,
+        retained_at_bellini=retained_at_bellini,
         converged=row_ok,
         reason=reason,
         **population,
@@ -709,8 +722,8 @@ def transit(
 def _population(
     filtrate: Solution,
     nephron: Nephron,
-    factor: float,
-    n: int,
+    node_t: FloatArray,
+    bounds: FloatArray,
     phase: str,
     growth: Growth,
     nucleation: Nucleation,
@@ -722,7 +735,11 @@ def _population(
     activity_model: str,
     constants: Any,
 ) -> dict[str, Any]:
-    """The crystal population of every row through the segments (:mod:`._engines.transit`)."""
+    """The crystal population of every row through the segments (:mod:`._engines.transit`).
+
+    Plain arrays per row (and outlet or node), in mol/kg, 1/kg and m, for
+    :func:`transit` to mask and label.
+    """
     from . import _engines as engines
     from ._engines import transit as engine
     from ._phase_kinetics import kinetics_of_phase
@@ -742,24 +759,18 @@ def _population(
     )
     kin = kinetics_of_phase(phase, cs, growth, nucleation, None, aggregation, props,
                              "sectional", temperature, shape, sgrid)  # fmt: skip
-    knots = np.concatenate([[0.0], np.cumsum([s.residence_time * factor for s in segs])])
-    water = np.array([1.0] + [s.water for s in segs])
-    ph = np.array([nephron.filtrate_pH] + [s.pH for s in segs])
-    key = {"Ca": "calcium", "Ox": "oxalate"}
-    solute = np.array(
-        [[1.0] * len(solutes)] + [[getattr(s, key.get(c, "salts")) for c in solutes] for s in segs]
-    )
-    # outputs: t = 0, then the nodes of each segment after its inlet (its outlet exact)
-    u = np.linspace(0.0, 1.0, n)[1:]
-    times = np.concatenate(
-        [[0.0]] + [np.append(knots[i] + u[:-1] * (knots[i + 1] - knots[i]), knots[i + 1])
-                   for i in range(len(segs))]
-    )  # fmt: skip
+    # the crystal-free model's nodes: t = 0, then each segment's nodes after its inlet
+    n = node_t.size // len(segs)
+    by_segment = node_t.reshape(len(segs), n)
+    knots = np.concatenate([[0.0], by_segment[:, -1]])
+    times = np.concatenate([[0.0], by_segment[:, 1:].ravel()])
+    solute = bounds[:, [_bounds_column(c) for c in solutes]]
     totals = np.stack([np.ravel(np.broadcast_to(filtrate.totals[c], shape)) for c in solutes], 1)
     problem = engine.TransitProblem(
-        totals=totals.astype(np.float64), temperature=temperature, knots=knots, water=water,
-        solute=solute, ph=ph, phases=engines.phase_table(cs, (phase,)), kinetics=kin,
-        grid=sgrid, times=times, rtol=float(rtol), count=count, max_steps=max_steps,
+        totals=totals.astype(np.float64), temperature=temperature, knots=knots,
+        water=bounds[:, 0], solute=solute, ph=bounds[:, 4],
+        phases=engines.phase_table(cs, (phase,)), kinetics=kin, grid=sgrid, times=times,
+        rtol=float(rtol), count=count, max_steps=max_steps,
         liquid_volume=1e-3 / _WATER_DENSITY,
     )  # fmt: skip
 
@@ -775,15 +786,11 @@ def _population(
         a = np.moveaxis(np.asarray(x)[index], 0, 1)  # (N, k, ...)
         return a.reshape((*shape, *a.shape[1:]))
 
-    big = per_row(res.max_size, outlets)
-    diameters = np.array([s.lumen_diameter for s in segs])
     return {
         "depleted_supersaturation": per_row(10.0**res.log_omega, nodes.ravel()),
-        "precipitated": Quantity(per_row(res.amount, outlets), "mol/kg"),
+        "precipitated": per_row(res.amount, outlets),
         "particles": per_row(res.moments[..., 0], outlets),
-        "largest_aggregate": Quantity(big, "m"),
-        "aggregate_retained": big >= diameters,
-        "aggregate_retained_at_bellini": big[..., -1] >= nephron.retention_size,
+        "largest_aggregate": per_row(res.max_size, outlets),
         "distribution": per_row(res.distribution, outlets),
         "sizes": Quantity(np.asarray(sgrid.sizes), "m"),
         "converged": res.converged.reshape(shape),

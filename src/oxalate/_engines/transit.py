@@ -35,7 +35,6 @@ totals' factor), as the hydrate water's effect is of order 1e-7.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,7 +43,15 @@ import numpy.typing as npt
 
 from ..database import WATER_MOLAR_MASS
 from .crystal import SectionalGrid
-from .kinetics import SECTIONAL, FloatArray, IndexArray, KineticsReason, PhaseKinetics, _Block
+from .kinetics import (
+    LN10,
+    SECTIONAL,
+    FloatArray,
+    IndexArray,
+    KineticsReason,
+    PhaseKinetics,
+    _Block,
+)
 from .kinetics import _population as population
 from .model import PhaseTable, SpeciesModel, speciation_log_iap
 from .ode import integrate
@@ -52,7 +59,6 @@ from .records import OK, Reason, SpeciationProblem, SpeciationResult, empty_reas
 
 __all__ = ["TransitProblem", "TransitResult", "solve"]
 
-LN10 = math.log(10.0)
 _FD = 1e-7  # relative step of the forward differences
 
 
@@ -205,17 +211,29 @@ class _Parcel:
         s = np.where(back, 0.0, df * self.problem.totals[rows][:, self.taken])
         return r, dr, s
 
-    def rates(self, tau: FloatArray, y: FloatArray, rows: IndexArray) -> FloatArray:
-        """f (m, n) alone, for unscaled states y (m, n): RODAS4's inner stages."""
+    def _rates_at(
+        self,
+        tau: FloatArray,
+        y: FloatArray,
+        rows: IndexArray,
+        u: FloatArray,
+        water: FloatArray,
+        jacobian: bool,
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """f (m, n) at the liquid (u, W), with the block's ∂f/∂y and ∂f/∂u and r, dr/dτ."""
         nb = self.n_block
-        u, water = self.liquid(tau, y[:, 0], y[:, nb:], rows)
         volume = self.problem.liquid_volume * water
-        fb, _, _ = self.block.rates(y[:, :nb], rows, u, volume, jacobian=False)
-        r, _, s = self.reabsorption(tau, rows)
+        fb, jb, fu = self.block.rates(y[:, :nb], rows, u, volume, jacobian=jacobian)
+        r, dr, s = self.reabsorption(tau, rows)
         f = np.empty((y.shape[0], self.n))
         f[:, :nb] = fb
         f[:, nb:] = r * y[:, nb:] + s - self.nu[None, :] * fb[:, 0, None]
-        return f
+        return f, jb, fu, r, dr
+
+    def rates(self, tau: FloatArray, y: FloatArray, rows: IndexArray) -> FloatArray:
+        """f (m, n) alone, for unscaled states y (m, n): RODAS4's inner stages."""
+        u, water = self.liquid(tau, y[:, 0], y[:, self.n_block :], rows)
+        return self._rates_at(tau, y, rows, u, water, jacobian=False)[0]
 
     def rhs(
         self, tau: FloatArray, y: FloatArray, rows: IndexArray
@@ -248,21 +266,15 @@ class _Parcel:
         du_dd = ((u_all[1 : k + 1] - u[None, :]) / h_d.T).T  # (m, K)
         du_dt = (u_all[k + 1] - u) / h_t
         du_dxi = float(self.nu.sum()) * WATER_MOLAR_MASS * self.x / water
-        volume = self.problem.liquid_volume * water
-        fb, jb, fu = self.block.rates(y[:, :nb], rows, u, volume)
-        f = np.zeros((m, self.n))
+        f, jb, fu, r, dr = self._rates_at(tau, y, rows, u, water, jacobian=True)
         jac = np.zeros((m, self.n, self.n))
         ft = np.zeros((m, self.n))
         du_dy = np.zeros((m, self.n))
         du_dy[:, 0] = du_dxi
         du_dy[:, nb:] = du_dd
-        f[:, :nb] = fb
         jac[:, :nb, :nb] = jb
         jac[:, :nb, :] += fu[:, :, None] * du_dy[:, None, :]
         ft[:, :nb] = fu * du_dt[:, None]
-        r, dr, s = self.reabsorption(tau, rows)
-        rate_xi = f[:, 0]
-        f[:, nb:] = r * dis + s - self.nu[None, :] * rate_xi[:, None]
         jac[:, nb:, :] = -self.nu[None, :, None] * jac[:, None, 0, :]
         idx = np.arange(k)
         jac[:, nb + idx, nb + idx] += r
@@ -308,7 +320,8 @@ def solve(
     steps = np.zeros(n, dtype=np.int64)
     seg_of_time = np.clip(np.searchsorted(problem.knots, times, side="left") - 1, 0, None)
     rows = np.flatnonzero(converged)
-    for s, seg in enumerate(_segments(problem)):
+    segs = _segments(problem)
+    for s, seg in enumerate(segs):
         parcel.seg = seg
         mine = np.flatnonzero((seg_of_time == s) & ~at_zero)
         t_rel = times[mine] - seg.start
@@ -355,7 +368,6 @@ def solve(
     max_size = np.full((n_t, n), np.nan)
     distribution = np.full((n_t, n, grid.n), np.nan)
     all_rows = np.arange(n)
-    segs = _segments(problem)
     grid_full = np.zeros(n, dtype=bool)
     nothing = np.full((n, 2, parcel.n), np.nan)
     for i, t in enumerate(times):
