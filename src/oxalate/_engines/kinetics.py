@@ -345,7 +345,8 @@ SeedOf: TypeAlias = Callable[[FloatArray, IndexArray], SpeciationResult]
 
 def _seed_between(liquid: _Liquid, eq: PrecipitationResult) -> SeedOf:
     """Starts for the charge balance of one phase: the initial and the equilibrium liquid
-    mixed in the proportion θ = ξ/ξ_eq (free molalities, ionic strength, a_w, pH).
+    mixed in the proportion θ = ξ/ξ_eq (:data:`_SEED_FIELDS`: the molalities the
+    charge balance reads, ionic strength, a_w, pH; the rest the initial liquid's).
 
     Only where the Newton starts depends on it (it ends at the same root, to its
     tolerance); it is a few iterations closer than either end.  Rows without a
@@ -355,12 +356,12 @@ def _seed_between(liquid: _Liquid, eq: PrecipitationResult) -> SeedOf:
     b = eq.speciation
     xi_eq = eq.amount[:, 0]
     both = a.converged & eq.converged & b.converged & (xi_eq != 0)
-    # what the charge balance starts from: free molalities, I, a_w, pH; b - a where both are
+    columns = liquid.seed_columns
+    # what the charge balance starts from (_SEED_FIELDS); b - a where both are
     ends = [
-        (np.asarray(x), np.where(both.reshape(-1, *([1] * (x.ndim - 1))), y - x, 0.0))
-        for x, y in ((a.molality, b.molality), (a.ionic_strength, b.ionic_strength),
-                     (a.water_activity, b.water_activity), (a.pH, b.pH))
-    ]  # fmt: skip
+        (x, np.where(both.reshape(-1, *([1] * (x.ndim - 1))), y - x, 0.0))
+        for x, y in zip(_seed_fields(a, columns), _seed_fields(b, columns), strict=True)
+    ]
 
     def seed_of(xi: FloatArray, rows: IndexArray) -> SpeciationResult:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -370,12 +371,7 @@ def _seed_between(liquid: _Liquid, eq: PrecipitationResult) -> SeedOf:
         for x, d in ends:
             th = theta.reshape(-1, *([1] * (x.ndim - 1)))
             mixed.append(x[rows] + th * d[rows])
-        return replace(
-            a, molality=mixed[0], log_gamma=a.log_gamma[rows], ionic_strength=mixed[1],
-            water_activity=mixed[2], pH=mixed[3], totals=a.totals[rows],
-            converged=a.converged[rows], residual=a.residual[rows],
-            iterations=a.iterations[rows], reason=a.reason[rows],
-        )  # fmt: skip
+        return _seed_record(a, rows, mixed, columns)
 
     return seed_of
 
