@@ -10,6 +10,7 @@ kernel also linearises A(T, a_w) in a_w (exact to 1e-15) and sums in another ord
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -226,3 +227,7 @@ def test_charge_balance_from_a_seed_ends_at_the_same_root() -> None:
     assert warm.converged.all()
     np.testing.assert_allclose(warm.pH, cold.pH, rtol=0, atol=1e-11)
     np.testing.assert_allclose(warm.molality, cold.molality, rtol=1e-10, atol=1e-300)
+    # in blocks of 7 rows, each with its own rows of the seed: the same bits
+    blocks = run(model, replace(problem(moved), chunk_size=7), "numba", near)
+    np.testing.assert_array_equal(blocks.pH, warm.pH)
+    np.testing.assert_array_equal(blocks.molality, warm.molality)

@@ -182,21 +182,32 @@ COMPILED_CHUNK = 100_000
 _Record = TypeVar("_Record", SpeciationResult, PrecipitationResult, SearchResult)
 
 
-def in_chunks(solve: Callable[[Any], _Record], problem: Any, size: int) -> _Record:
+def in_chunks(
+    solve: Callable[..., _Record], problem: Any, size: int, alongside: Any = None
+) -> _Record:
     """``solve`` on blocks of ``size`` rows of ``problem``, into one result record.
 
     Each row is solved as it would be alone, so the result has the same bits
-    whatever ``size``.
+    whatever ``size``.  ``alongside``, a record of the same rows (a seed), is
+    cut into the same blocks and passed as ``solve``'s second argument.
     """
+
+    def part(rows: slice | None) -> _Record:
+        if rows is None:
+            return solve(problem) if alongside is None else solve(problem, alongside)
+        if alongside is None:
+            return solve(problem.take(rows))
+        return solve(problem.take(rows), alongside.take(rows))
+
     n = problem.size
     if n <= size:
-        return solve(problem)
-    first = solve(problem.take(slice(0, size)))
+        return part(None)
+    first = part(slice(0, size))
     out = first.grown(n)
     out.put(slice(0, size), first)
     for lo in range(size, n, size):
         rows = slice(lo, min(lo + size, n))
-        out.put(rows, solve(problem.take(rows)))
+        out.put(rows, part(rows))
     return out
 
 
@@ -231,7 +242,10 @@ def speciate(
             if seed is None:
                 result = in_chunks(lambda p: compiled.speciate_balanced(model, p), problem, size)
             else:
-                result = _seeded_chunks(compiled, model, problem, seed, size)
+                result = in_chunks(
+                    lambda p, start: compiled.speciate_balanced(model, p, start),
+                    problem, size, seed,
+                )  # fmt: skip
                 cold = np.flatnonzero(problem.valid & ~result.converged)
                 if cold.size:
                     result.put(cold, in_chunks(lambda p: compiled.speciate_balanced(model, p),
@@ -247,24 +261,6 @@ def speciate(
         if outside.any():
             _unconverged(result, outside, Reason.PH_RANGE)
     return result
-
-
-def _seeded_chunks(
-    compiled: Any, model: SpeciesModel, problem: SpeciationProblem, seed: SpeciationResult,
-    size: int,
-) -> SpeciationResult:  # fmt: skip
-    """:func:`.compiled.speciate_balanced` from ``seed`` on blocks of ``size`` rows."""
-    n = problem.size
-    if n <= size:
-        out: SpeciationResult = compiled.speciate_balanced(model, problem, seed)
-        return out
-    parts = [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
-    first = compiled.speciate_balanced(model, problem.take(parts[0]), seed.take(parts[0]))
-    out = first.grown(n)
-    out.put(parts[0], first)
-    for rows in parts[1:]:
-        out.put(rows, compiled.speciate_balanced(model, problem.take(rows), seed.take(rows)))
-    return out
 
 
 def _unconverged(result: SpeciationResult, rows: Any, reason: str) -> None:

@@ -1345,7 +1345,7 @@ def _assemble(
         # the initial one, speciated already
         moved = np.flatnonzero(np.any(xi != 0.0, axis=1))
         if moved.size:
-            # the charge balance starts near the answer: see _seed_nodes and
+            # the charge balance starts near the answer: see _Nodes.seeds and
             # _seed_between (one phase), else the time before
             if seed_of is not None:
                 seed = seed_of(xi[moved, 0], moved)
