@@ -146,8 +146,18 @@ def _run(
     options: dict[str, Any],
     compute: Callable[[Any, dict[str, Any]], Any],
     kernel: str | None,
+    table: Callable[[Any, dict[str, Any]], Any] | None = None,
 ) -> None:
-    """Read, compute and write chunk by chunk; the summary goes to stderr."""
+    """Read, compute and write chunk by chunk; the summary goes to stderr.
+
+    With ``--scheduler`` (commands that give ``table``, the dask form of
+    ``compute``) the whole table runs on dask instead (:func:`_run_dask`).
+    """
+    if options.get("scheduler"):
+        assert table is not None and kernel is not None
+        _run_dask(what, input_path, output, fmt, options, table, kernel)
+        return
+    options.pop("scheduler", None)
     from . import tables
 
     start = time.perf_counter()
@@ -480,11 +490,7 @@ def speciate(input_path: str, output: str | None, fmt: str | None, out_fmt: str 
 
         return speciate_dataframe(frame, outputs=names, **_dask_kw(o))
 
-    if options["scheduler"]:
-        _run_dask("speciate", input_path, output, fmt, options, table, "speciate")
-        return
-    options.pop("scheduler")
-    _run("speciate", input_path, output, fmt, out_fmt, options, compute, "speciate")
+    _run("speciate", input_path, output, fmt, out_fmt, options, compute, "speciate", table)
 
 
 @main.command(epilog=EXAMPLE)
@@ -515,11 +521,7 @@ def precipitate(input_path: str, output: str | None, fmt: str | None, out_fmt: s
         return precipitate_dataframe(frame, phases=phases, ph_mode=ph_mode or "closed",
                                      **_dask_kw(o))  # fmt: skip
 
-    if options["scheduler"]:
-        _run_dask("precipitate", input_path, output, fmt, options, table, "precipitate")
-        return
-    options.pop("scheduler")
-    _run("precipitate", input_path, output, fmt, out_fmt, options, compute, "precipitate")
+    _run("precipitate", input_path, output, fmt, out_fmt, options, compute, "precipitate", table)
 
 
 @main.command(epilog=EXAMPLE)
@@ -547,11 +549,7 @@ def threshold(input_path: str, output: str | None, fmt: str | None, out_fmt: str
 
         return threshold_dataframe(frame, vary=vary, target=target, phase=phase, **_dask_kw(o))
 
-    if options["scheduler"]:
-        _run_dask("threshold", input_path, output, fmt, options, table, "precipitate")
-        return
-    options.pop("scheduler")
-    _run("threshold", input_path, output, fmt, out_fmt, options, compute, "precipitate")
+    _run("threshold", input_path, output, fmt, out_fmt, options, compute, "precipitate", table)
 
 
 @main.command(epilog=EXAMPLE)
