@@ -384,6 +384,22 @@ def test_bad_input_names_the_argument(kwargs: dict[str, Any], argument: str) -> 
         oxalate.crystallize(v1(), **call)
 
 
+def test_bad_flux_names_the_argument_and_the_value() -> None:
+    with pytest.raises(ValueError, match=r"flux has 1 value\(s\) that are not finite and >= 0 "
+                                         r"\(-1e-07 mol/m\^2/s\)"):  # fmt: skip
+        linear_growth_from_flux("-1e-7 mol/m^2/s")
+    with pytest.raises(ValueError, match=r"flux has 1 value\(s\) .* \(at \[\[1\]\]\)"):
+        linear_growth_from_flux(Q([1e-8, np.nan], "mol/m^2/s"))
+    with pytest.raises(ValueError, match="flux=1 meter cannot be expressed in mol/m"):
+        linear_growth_from_flux("1 m")
+    with pytest.raises(TypeError, match=r"flux=.* has no units"):
+        linear_growth_from_flux(1e-8)
+    with pytest.raises(TypeError, match="solid="):
+        linear_growth_from_flux("1e-8 mol/m^2/s", solid="sphere")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="quartz"):
+        linear_growth_from_flux("1e-8 mol/m^2/s", phase="quartz")
+
+
 def test_growth_without_seeds_or_nucleation_is_refused() -> None:
     with pytest.raises(ValueError, match=r"seeds|nucleation"):
         oxalate.crystallize(v1(), Q([0, 10], "s"), growth=Growth("3e-11 m/s"))

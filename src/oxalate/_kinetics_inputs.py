@@ -53,10 +53,10 @@ def quantity_array(
         bad |= out <= 0
     if bad.any():
         need = "positive and finite" if positive else "finite and >= 0"
-        raise ValueError(
-            f"{argument} has {int(bad.sum())} value(s) that are not {need} "
-            f"(at {np.argwhere(bad)[:5].tolist()})"
+        where = (
+            f"{float(out):g} {unit}" if out.ndim == 0 else f"at {np.argwhere(bad)[:5].tolist()}"
         )
+        raise ValueError(f"{argument} has {int(bad.sum())} value(s) that are not {need} ({where})")
     return out
 
 
